@@ -1,0 +1,1 @@
+//! satu-connector-file

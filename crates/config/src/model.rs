@@ -1,0 +1,446 @@
+//! The deployment model: what `pipelines.toml` may say. Every key is documented here and in the
+//! README's configuration reference.
+
+use satu_core::Secret;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A whole deployment: one warehouse, its metadata and its pipelines.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    /// The directory relative paths (files, SQLite warehouse) are resolved against: the
+    /// directory of the config file.
+    pub base_dir: PathBuf,
+    /// `[warehouse]`
+    pub warehouse: WarehouseConfig,
+    /// `[defaults]`
+    pub defaults: Defaults,
+    /// `[[organisation]]`: the OPDs (data producers) and the walidata.
+    pub organisations: Vec<Organisation>,
+    /// `[[dataset]]`: what each OPD delivers.
+    pub datasets: Vec<Dataset>,
+    /// `[[indicator]]`: what is measured (BPS MS-Ind metadata).
+    pub indicators: Vec<Indicator>,
+    /// `[[dimension]]`: code lists for the dimensions of observations.
+    pub dimensions: Vec<Dimension>,
+    /// `[[pipeline]]`: one source feeding one target.
+    pub pipelines: Vec<Pipeline>,
+}
+
+impl Deployment {
+    /// The pipeline called `name`.
+    pub fn pipeline(&self, name: &str) -> Option<&Pipeline> {
+        self.pipelines.iter().find(|p| p.name == name)
+    }
+
+    /// The indicator with code `code`.
+    pub fn indicator(&self, code: &str) -> Option<&Indicator> {
+        self.indicators.iter().find(|i| i.code == code)
+    }
+
+    /// The dataset with slug `slug`.
+    pub fn dataset(&self, slug: &str) -> Option<&Dataset> {
+        self.datasets.iter().find(|d| d.slug == slug)
+    }
+
+    /// The dimension `code`: declared in the file, else built in (`jenis_kelamin`).
+    pub fn dimension(&self, code: &str) -> Option<Dimension> {
+        self.dimensions
+            .iter()
+            .find(|d| d.code == code)
+            .cloned()
+            .or_else(|| Dimension::builtin().into_iter().find(|d| d.code == code))
+    }
+}
+
+/// `[warehouse]`: where observations are loaded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarehouseConfig {
+    /// `sqlite://warehouse.db` (the default; relative to the config file) or later
+    /// `postgres://…`. May carry credentials, so it is a secret: use `${VAR}`.
+    #[serde(default = "default_warehouse_url")]
+    pub url: Secret,
+}
+
+impl Default for WarehouseConfig {
+    fn default() -> Self {
+        Self { url: default_warehouse_url() }
+    }
+}
+
+fn default_warehouse_url() -> Secret {
+    Secret::new("sqlite://warehouse.db")
+}
+
+/// `[defaults]`: settings every pipeline inherits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// Most rows per batch (default 10000): bounds memory per pipeline.
+    #[serde(default = "default_batch_rows")]
+    pub batch_rows: usize,
+    /// Cron schedule for pipelines without one (default `0 0 2 * * *`, 02:00 nightly).
+    #[serde(default = "default_schedule")]
+    pub schedule: String,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self { batch_rows: default_batch_rows(), schedule: default_schedule() }
+    }
+}
+
+fn default_batch_rows() -> usize {
+    10_000
+}
+
+fn default_schedule() -> String {
+    "0 0 2 * * *".into()
+}
+
+/// `[[organisation]]`: an OPD or other party.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    /// Short code, e.g. `DINKES-3576`.
+    pub code: String,
+    /// Full name, e.g. `Dinas Kesehatan Kota Mojokerto`.
+    pub name: String,
+    /// Satu Data role (default `produsen`).
+    #[serde(default)]
+    pub role: Role,
+}
+
+/// Satu Data roles (Perpres 39/2019).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Produsen Data: an OPD that produces data.
+    #[default]
+    Produsen,
+    /// Walidata: checks and publishes (Diskominfo).
+    Walidata,
+    /// Pembina Data: sets standards (BPS).
+    Pembina,
+    /// Koordinator: runs the Forum Satu Data (Bappeda).
+    Koordinator,
+}
+
+impl Role {
+    /// The role as stored in the warehouse.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Produsen => "produsen",
+            Self::Walidata => "walidata",
+            Self::Pembina => "pembina",
+            Self::Koordinator => "koordinator",
+        }
+    }
+}
+
+/// `[[dataset]]`: a dataset an OPD delivers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dataset {
+    /// URL-safe identifier, e.g. `kunjungan-puskesmas-bulanan`.
+    pub slug: String,
+    /// Title as published.
+    pub title: String,
+    /// The producing organisation's `code`.
+    pub opd: String,
+    /// How often it should be delivered.
+    pub frequency: Frequency,
+    /// Access class (default `publik`).
+    #[serde(default)]
+    pub access: Access,
+    /// On the year's Data Prioritas list.
+    #[serde(default)]
+    pub prioritas: bool,
+    /// Free text description.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Delivery frequency of a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Frequency {
+    /// Every day.
+    Harian,
+    /// Every month.
+    Bulanan,
+    /// Every quarter.
+    Triwulanan,
+    /// Every half year.
+    Semesteran,
+    /// Every year.
+    Tahunan,
+}
+
+impl Frequency {
+    /// The frequency as stored in the warehouse.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Harian => "harian",
+            Self::Bulanan => "bulanan",
+            Self::Triwulanan => "triwulanan",
+            Self::Semesteran => "semesteran",
+            Self::Tahunan => "tahunan",
+        }
+    }
+}
+
+/// Access classes of Satu Data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// Open to the public.
+    #[default]
+    Publik,
+    /// Restricted to government users.
+    Terbatas,
+    /// Private to the producer.
+    Privat,
+}
+
+impl Access {
+    /// The class as stored in the warehouse.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Publik => "publik",
+            Self::Terbatas => "terbatas",
+            Self::Privat => "privat",
+        }
+    }
+}
+
+/// `[[indicator]]`: what is measured, with its BPS MS-Ind metadata.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Indicator {
+    /// Code, e.g. `kes.kunjungan_puskesmas`.
+    pub code: String,
+    /// Name as published.
+    pub name: String,
+    /// Unit of `nilai`, e.g. `kunjungan`, `jiwa`, `persen`.
+    pub satuan: String,
+    /// Konsep (MS-Ind).
+    #[serde(default)]
+    pub konsep: Option<String>,
+    /// Definisi (MS-Ind).
+    #[serde(default)]
+    pub definisi: Option<String>,
+    /// Ukuran (MS-Ind), e.g. `jumlah`, `rasio`.
+    #[serde(default)]
+    pub ukuran: Option<String>,
+    /// The dimensions every observation of this indicator must carry.
+    #[serde(default)]
+    pub dimensi: Vec<String>,
+}
+
+/// `[[dimension]]`: a code list, e.g. `jenis_kunjungan` with `BARU`, `LAMA`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dimension {
+    /// Code, e.g. `jenis_kunjungan`.
+    pub code: String,
+    /// Name as published.
+    pub name: String,
+    /// Allowed codes and their labels, e.g. `{ L = "Laki-laki", P = "Perempuan" }`.
+    pub values: BTreeMap<String, String>,
+    /// Spellings found in sources and the code each means, e.g. `{ LK = "L" }`. Matching is
+    /// case-insensitive and ignores surrounding spaces; labels match their code too.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+}
+
+impl Dimension {
+    /// Dimensions Satu knows without configuration.
+    pub fn builtin() -> Vec<Dimension> {
+        let map = |pairs: &[(&str, &str)]| {
+            pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        };
+        vec![Dimension {
+            code: "jenis_kelamin".into(),
+            name: "Jenis Kelamin".into(),
+            values: map(&[("L", "Laki-laki"), ("P", "Perempuan")]),
+            aliases: map(&[
+                ("LK", "L"),
+                ("LAKI", "L"),
+                ("LAKI LAKI", "L"),
+                ("PR", "P"),
+                ("WANITA", "P"),
+                ("PRIA", "L"),
+            ]),
+        }]
+    }
+}
+
+/// `[[pipeline]]`: one source feeding one target.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pipeline {
+    /// Unique name: lower case letters, digits, `-` and `_`.
+    pub name: String,
+    /// The producing organisation's `code`.
+    pub opd: String,
+    /// Cron schedule in the deployment's time zone: 6 fields with seconds
+    /// (`0 0 2 * * *`) or the classic 5 (`0 2 * * *`). Default: `[defaults].schedule`.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// Free text description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Most rows per batch; default `[defaults].batch_rows`.
+    #[serde(default)]
+    pub batch_rows: Option<usize>,
+    /// The connector table: `type` picks the connector, the other keys are its own.
+    pub source: serde_json::Value,
+    /// Rows to drop by declared rule (counted as `filtered`), e.g. total rows.
+    #[serde(default)]
+    pub skip: Vec<SkipRule>,
+    /// Where rows go: canonical observations.
+    pub target: Target,
+}
+
+/// `skip = [{ column = "kelurahan", matches = "^(TOTAL|JUMLAH)" }]`: a row whose `column`
+/// matches the regular expression (case-insensitive) is filtered, not loaded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkipRule {
+    /// Source column to test.
+    pub column: String,
+    /// Regular expression, matched case-insensitively against the trimmed value.
+    pub matches: String,
+}
+
+/// `[pipeline.target]`: how source rows become canonical observations (`dw.observasi`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// The dataset slug the observations belong to.
+    pub dataset: String,
+    /// The indicator code every row measures.
+    pub indikator: String,
+    /// Where each row is.
+    pub wilayah: WilayahSpec,
+    /// When each row is.
+    pub periode: PeriodeSpec,
+    /// The measured value.
+    pub nilai: NilaiSpec,
+    /// Dimension code → source column, e.g. `{ jenis_kelamin = "jk" }`.
+    #[serde(default)]
+    pub dimensi: BTreeMap<String, String>,
+}
+
+/// Administrative levels of Kemendagri codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// Level 1, `PP`.
+    Provinsi,
+    /// Level 2, `PP.KK`.
+    Kabkota,
+    /// Level 3, `PP.KK.CC`.
+    Kecamatan,
+    /// Level 4, `PP.KK.CC.DDDD` (kelurahan and desa alike).
+    Kelurahan,
+}
+
+impl Level {
+    /// 1 to 4.
+    pub fn number(&self) -> u8 {
+        match self {
+            Self::Provinsi => 1,
+            Self::Kabkota => 2,
+            Self::Kecamatan => 3,
+            Self::Kelurahan => 4,
+        }
+    }
+}
+
+/// `wilayah = { column = "kelurahan", level = "kelurahan", within = "35.76" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WilayahSpec {
+    /// Source column holding a Kemendagri code (plain or dotted) or a name.
+    pub column: String,
+    /// The level of the regions in that column.
+    pub level: Level,
+    /// Kemendagri code of the area every region lies in (e.g. `35.76`): names are matched
+    /// only inside it, codes outside it are rejected.
+    pub within: String,
+    /// Optional column with the parent region's name or code (e.g. the kecamatan of a
+    /// kelurahan), used to tell apart names that repeat within `within`.
+    #[serde(default)]
+    pub parent_column: Option<String>,
+    /// Code system of codes in `column`; only `kemendagri` for now (BPS codes collide with
+    /// Kemendagri codes, so the system is declared, never guessed).
+    #[serde(default)]
+    pub codes: CodeSystem,
+}
+
+/// Region code systems.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeSystem {
+    /// Kemendagri (Kepmendagri 2025) codes.
+    #[default]
+    Kemendagri,
+}
+
+/// `periode = { tahun = "tahun", bulan = "bulan" }`, `{ column = "periode" }` or
+/// `{ value = "TA2024/2025" }`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodeSpec {
+    /// A column with a whole period: `2024`, `Semester I 2024`, `TW 3 2024`, `Maret 2024`,
+    /// `2024-03`, `2024/2025`…
+    #[serde(default)]
+    pub column: Option<String>,
+    /// A fixed period for every row, same syntax as `column` values.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// A year column (used with `bulan`, `triwulan` or `semester`, or alone).
+    #[serde(default)]
+    pub tahun: Option<String>,
+    /// A month column: `Februari`, `Pebruari`, `02`, `II`, `Agt`…
+    #[serde(default)]
+    pub bulan: Option<String>,
+    /// A quarter column: `1`–`4`, `I`–`IV`, `Triwulan II`, `TW 3`.
+    #[serde(default)]
+    pub triwulan: Option<String>,
+    /// A half-year column: `1`, `2`, `I`, `II`, `Semester II`.
+    #[serde(default)]
+    pub semester: Option<String>,
+}
+
+/// `nilai = { column = "jumlah" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NilaiSpec {
+    /// Source column holding the value.
+    pub column: String,
+    /// Number format: `id` (default: `.` groups thousands, `,` is the decimal mark).
+    #[serde(default)]
+    pub number: NumberFormat,
+    /// Multiply every value by this (e.g. `1000` for `Ribu Jiwa`).
+    #[serde(default)]
+    pub pengali: Option<u32>,
+    /// Values must be whole numbers (counts): `12,5` is rejected.
+    #[serde(default)]
+    pub integer: bool,
+}
+
+/// Number formats.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberFormat {
+    /// Indonesian: `1.234.567,89`.
+    #[default]
+    Id,
+    /// Plain/English: `1234567.89` (no grouping).
+    Plain,
+}

@@ -1,0 +1,367 @@
+//! Pure validation of a deployment: structure, names, references, schedules and rules.
+
+use crate::model::*;
+use crate::problems::{deserialize_at, join, suggest, Problems};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+const SECTIONS: [&str; 7] =
+    ["warehouse", "defaults", "organisation", "dataset", "indicator", "dimension", "pipeline"];
+
+/// A deployment with nothing in it, for files that could not be read at all.
+pub(crate) fn empty(base_dir: PathBuf) -> Deployment {
+    Deployment {
+        base_dir,
+        warehouse: WarehouseConfig::default(),
+        defaults: Defaults::default(),
+        organisations: vec![],
+        datasets: vec![],
+        indicators: vec![],
+        dimensions: vec![],
+        pipelines: vec![],
+    }
+}
+
+/// Parses a cron schedule: 6 or 7 fields (with seconds), or the classic 5 (minute first).
+pub fn parse_schedule(expr: &str) -> Result<cron::Schedule, String> {
+    let fields = expr.split_whitespace().count();
+    let full = if fields == 5 { format!("0 {expr}") } else { expr.to_string() };
+    cron::Schedule::from_str(&full).map_err(|e| format!("invalid cron schedule `{expr}`: {e}"))
+}
+
+pub(crate) fn validate(value: &Value, base_dir: &Path, problems: &mut Problems) -> Deployment {
+    let mut d = empty(base_dir.to_path_buf());
+    let Some(root) = value.as_object() else {
+        problems.push("", "the file must be a TOML table");
+        return d;
+    };
+    for key in root.keys().filter(|k| !SECTIONS.contains(&k.as_str())) {
+        let hint = suggest(key, SECTIONS)
+            .unwrap_or_else(|| format!("known sections: {}", SECTIONS.join(", ")));
+        problems.push_hint(key.clone(), format!("unknown section `{key}`"), hint);
+    }
+    if let Some(v) = root.get("warehouse") {
+        d.warehouse = deserialize_at(v, "warehouse", problems).unwrap_or_default();
+    }
+    if let Some(v) = root.get("defaults") {
+        d.defaults = deserialize_at(v, "defaults", problems).unwrap_or_default();
+    }
+    d.organisations = items(root, "organisation", problems);
+    d.datasets = items(root, "dataset", problems);
+    d.indicators = items(root, "indicator", problems);
+    d.dimensions = items(root, "dimension", problems);
+    d.pipelines = items(root, "pipeline", problems);
+
+    // References are checked against every name written in the file, including elements that
+    // failed to parse, so one mistake is reported once and not again at each reference.
+    let known = Known {
+        organisations: raw_names(root, "organisation", "code"),
+        datasets: raw_names(root, "dataset", "slug"),
+        indicators: raw_names(root, "indicator", "code"),
+    };
+    check_warehouse(&d, problems);
+    check_defaults(&d, problems);
+    check_metadata(&d, &known, problems);
+    for (i, p) in d.pipelines.iter().enumerate() {
+        check_pipeline(&d, &known, p, &format!("pipeline[{i}]"), problems);
+    }
+    unique(d.pipelines.iter().map(|p| p.name.as_str()), "pipeline", "name", problems);
+    d
+}
+
+/// The names declared in the file, whether or not their element is valid.
+struct Known {
+    organisations: HashSet<String>,
+    datasets: HashSet<String>,
+    indicators: HashSet<String>,
+}
+
+fn raw_names(root: &serde_json::Map<String, Value>, section: &str, key: &str) -> HashSet<String> {
+    root.get(section)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get(key).and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
+/// Reads the array of tables `[[key]]`, each element on its own so that one bad element does
+/// not hide the problems of the others; elements with problems are left out.
+fn items<T: DeserializeOwned>(
+    root: &serde_json::Map<String, Value>,
+    key: &str,
+    problems: &mut Problems,
+) -> Vec<T> {
+    match root.get(key) {
+        None => vec![],
+        Some(Value::Array(elems)) => elems
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| deserialize_at(v, &format!("{key}[{i}]"), problems))
+            .collect(),
+        Some(_) => {
+            problems.push_hint(key, "must be an array of tables", format!("write [[{key}]]"));
+            vec![]
+        }
+    }
+}
+
+fn unique<'a>(
+    names: impl Iterator<Item = &'a str>,
+    section: &str,
+    field: &str,
+    problems: &mut Problems,
+) {
+    let mut seen = HashSet::new();
+    for (i, name) in names.enumerate() {
+        if !seen.insert(name) {
+            problems.push(
+                format!("{section}[{i}].{field}"),
+                format!("duplicate {section} {field} `{name}`"),
+            );
+        }
+    }
+}
+
+/// Names used as identifiers: lower-case ASCII letters, digits, `-`, `_` and `.`, starting with
+/// a letter or digit, at most 63 characters.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+}
+
+fn check_name(path: String, name: &str, problems: &mut Problems) {
+    if !valid_name(name) {
+        problems.push(
+            path,
+            format!("`{name}` is not a valid name: use lower-case letters, digits, `-`, `_`, `.`"),
+        );
+    }
+}
+
+fn check_warehouse(d: &Deployment, problems: &mut Problems) {
+    let url = d.warehouse.url.expose();
+    if !url.starts_with("sqlite:") {
+        // Never echo the URL: it may carry a password.
+        problems.push_hint(
+            "warehouse.url",
+            "unsupported warehouse URL scheme",
+            "use sqlite://FILE (PostgreSQL arrives with the SQL-sources release)".into(),
+        );
+    }
+}
+
+fn check_defaults(d: &Deployment, problems: &mut Problems) {
+    if let Err(e) = parse_schedule(&d.defaults.schedule) {
+        problems.push("defaults.schedule", e);
+    }
+    check_batch_rows(d.defaults.batch_rows, "defaults.batch_rows", problems);
+}
+
+fn check_batch_rows(n: usize, path: &str, problems: &mut Problems) {
+    if !(1..=1_000_000).contains(&n) {
+        problems.push(path, format!("batch_rows must be between 1 and 1000000, got {n}"));
+    }
+}
+
+fn check_metadata(d: &Deployment, known: &Known, problems: &mut Problems) {
+    unique(d.organisations.iter().map(|o| o.code.as_str()), "organisation", "code", problems);
+    unique(d.datasets.iter().map(|x| x.slug.as_str()), "dataset", "slug", problems);
+    unique(d.indicators.iter().map(|x| x.code.as_str()), "indicator", "code", problems);
+    unique(d.dimensions.iter().map(|x| x.code.as_str()), "dimension", "code", problems);
+    for (i, ds) in d.datasets.iter().enumerate() {
+        check_name(format!("dataset[{i}].slug"), &ds.slug, problems);
+        let at = format!("dataset[{i}].opd");
+        check_ref(&known.organisations, &ds.opd, &at, "organisation", problems);
+    }
+    for (i, ind) in d.indicators.iter().enumerate() {
+        check_name(format!("indicator[{i}].code"), &ind.code, problems);
+        for (j, dim) in ind.dimensi.iter().enumerate() {
+            if d.dimension(dim).is_none() {
+                problems.push(
+                    format!("indicator[{i}].dimensi[{j}]"),
+                    format!("dimension `{dim}` is not declared in [[dimension]] nor built in"),
+                );
+            }
+        }
+    }
+    for (i, dim) in d.dimensions.iter().enumerate() {
+        check_name(format!("dimension[{i}].code"), &dim.code, problems);
+        for (alias, code) in &dim.aliases {
+            if !dim.values.contains_key(code) {
+                problems.push(
+                    format!("dimension[{i}].aliases.{alias}"),
+                    format!("alias points to `{code}`, which is not one of the dimension's values"),
+                );
+            }
+        }
+    }
+}
+
+fn check_ref(known: &HashSet<String>, name: &str, path: &str, what: &str, problems: &mut Problems) {
+    if !known.contains(name) {
+        let hint = suggest(name, known.iter().map(String::as_str))
+            .unwrap_or_else(|| format!("declare it in [[{what}]]"));
+        problems.push_hint(path, format!("unknown {what} `{name}`"), hint);
+    }
+}
+
+fn check_pipeline(d: &Deployment, known: &Known, p: &Pipeline, at: &str, problems: &mut Problems) {
+    check_name(join(at, "name"), &p.name, problems);
+    check_ref(&known.organisations, &p.opd, &join(at, "opd"), "organisation", problems);
+    if let Some(s) = &p.schedule {
+        if let Err(e) = parse_schedule(s) {
+            problems.push(join(at, "schedule"), e);
+        }
+    }
+    if let Some(n) = p.batch_rows {
+        check_batch_rows(n, &join(at, "batch_rows"), problems);
+    }
+    match p.source.get("type") {
+        Some(Value::String(_)) => {}
+        _ => problems.push_hint(
+            join(at, "source.type"),
+            "missing connector type",
+            "e.g. source = { type = \"csv\", path = \"data/file.csv\" }".into(),
+        ),
+    }
+    for (i, rule) in p.skip.iter().enumerate() {
+        if let Err(e) = regex::RegexBuilder::new(&rule.matches).case_insensitive(true).build() {
+            problems.push(format!("{at}.skip[{i}].matches"), format!("invalid regular expression: {e}"));
+        }
+    }
+    check_target(d, known, &p.target, &join(at, "target"), problems);
+}
+
+fn check_target(d: &Deployment, known: &Known, t: &Target, at: &str, problems: &mut Problems) {
+    check_ref(&known.datasets, &t.dataset, &join(at, "dataset"), "dataset", problems);
+    check_ref(&known.indicators, &t.indikator, &join(at, "indikator"), "indicator", problems);
+    if let Some(ind) = d.indicator(&t.indikator) {
+        for dim in &ind.dimensi {
+            if !t.dimensi.contains_key(dim) {
+                problems.push(
+                    join(at, "dimensi"),
+                    format!("indicator `{}` needs dimension `{dim}`: map it to a column", ind.code),
+                );
+            }
+        }
+        for dim in t.dimensi.keys().filter(|k| !ind.dimensi.contains(k)) {
+            let hint = suggest(dim, ind.dimensi.iter().map(String::as_str))
+                .unwrap_or_else(|| format!("its dimensions: {}", ind.dimensi.join(", ")));
+            problems.push_hint(
+                join(at, &format!("dimensi.{dim}")),
+                format!("indicator `{}` has no dimension `{dim}`", ind.code),
+                hint,
+            );
+        }
+    }
+    let p = &t.periode;
+    let whole = [p.column.is_some(), p.value.is_some(), p.tahun.is_some()];
+    if whole.iter().filter(|x| **x).count() != 1 {
+        problems.push(join(at, "periode"), "give exactly one of `column`, `value` or `tahun`");
+    }
+    let parts = [p.bulan.is_some(), p.triwulan.is_some(), p.semester.is_some()];
+    let n_parts = parts.iter().filter(|x| **x).count();
+    if n_parts > 1 || (n_parts == 1 && p.tahun.is_none()) {
+        problems.push(
+            join(at, "periode"),
+            "`bulan`, `triwulan` and `semester` need `tahun`, and only one of them may be given",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::load_str;
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    const GOOD: &str = r#"
+[[organisation]]
+code = "DINKES-3576"
+name = "Dinas Kesehatan"
+
+[[dataset]]
+slug = "kunjungan"
+title = "Kunjungan"
+opd = "DINKES-3576"
+frequency = "bulanan"
+
+[[indicator]]
+code = "kes.kunjungan"
+name = "Kunjungan"
+satuan = "kunjungan"
+dimensi = ["jenis_kelamin"]
+
+[[pipeline]]
+name = "dinkes-kunjungan"
+opd = "DINKES-3576"
+schedule = "0 2 * * *"
+source = { type = "csv", path = "a.csv" }
+[pipeline.target]
+dataset = "kunjungan"
+indikator = "kes.kunjungan"
+wilayah = { column = "kelurahan", level = "kelurahan", within = "35.76" }
+periode = { tahun = "tahun", bulan = "bulan" }
+nilai = { column = "jumlah" }
+dimensi = { jenis_kelamin = "jk" }
+"#;
+
+    #[test]
+    fn a_good_deployment_has_no_problems() {
+        let l = load_str(GOOD, Path::new("."), &HashMap::new());
+        assert!(l.problems.is_empty(), "{}", l.problems);
+        assert_eq!(l.deployment.pipelines.len(), 1);
+        assert_eq!(l.deployment.pipelines[0].target.dimensi["jenis_kelamin"], "jk");
+    }
+
+    #[test]
+    fn five_mistakes_are_all_reported_with_their_paths() {
+        let bad = GOOD
+            .replace("opd = \"DINKES-3576\"\nschedule", "opd = \"DINKES-3567\"\nschedule")
+            .replace("schedule = \"0 2 * * *\"", "shedule = \"0 2 * * *\"")
+            .replace("frequency = \"bulanan\"", "frequency = \"bulanann\"")
+            .replace("path = \"a.csv\"", "path = \"${MISSING_DIR}/a.csv\"")
+            .replace("level = \"kelurahan\"", "level = \"kelurahan\", colum = \"x\"");
+        let l = load_str(&bad, Path::new("."), &HashMap::new());
+        let text = l.problems.to_string();
+        assert_eq!(l.problems.len(), 5, "{text}");
+        for expected in [
+            "pipeline[0].shedule: unknown key `shedule` (did you mean `schedule`?)",
+            "dataset[0].frequency: unknown value `bulanann` (did you mean `bulanan`?)",
+            "pipeline[0].source.path: environment variable `MISSING_DIR` is not set",
+            "pipeline[0].target.wilayah.colum: unknown key `colum` (did you mean `column`?)",
+            "pipeline[0].opd: unknown organisation `DINKES-3567` (did you mean `DINKES-3576`?)",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn semantic_mistakes_are_reported() {
+        let bad = GOOD
+            .replace("dimensi = { jenis_kelamin = \"jk\" }", "dimensi = { jenis_kelamn = \"jk\" }")
+            .replace("0 2 * * *", "61 2 * * *")
+            .replace("[[pipeline]]", "[[pipeline]]\nskip = [{ column = \"a\", matches = \"(\" }]");
+        let l = load_str(&bad, Path::new("."), &HashMap::new());
+        let text = l.problems.to_string();
+        assert!(text.contains("pipeline[0].schedule: invalid cron schedule"), "{text}");
+        assert!(text.contains("needs dimension `jenis_kelamin`"), "{text}");
+        assert!(text.contains("target.dimensi.jenis_kelamn"), "{text}");
+        assert!(text.contains("pipeline[0].skip[0].matches: invalid regular expression"), "{text}");
+    }
+
+    #[test]
+    fn unknown_sections_and_single_tables_are_reported() {
+        let bad = "[pipelines]\nx = 1\n[indicator]\ncode = \"a\"\n";
+        let l = load_str(bad, Path::new("."), &HashMap::new());
+        let text = l.problems.to_string();
+        assert!(text.contains("unknown section `pipelines` (did you mean `pipeline`?)"), "{text}");
+        assert!(text.contains("indicator: must be an array of tables (write [[indicator]])"), "{text}");
+    }
+}

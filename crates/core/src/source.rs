@@ -1,0 +1,81 @@
+use crate::SourceError;
+use futures::stream::BoxStream;
+use polars::prelude::DataFrame;
+use serde::{Deserialize, Serialize};
+
+/// The reserved column every source adds to its batches: where each row came from
+/// (`demo/data/dinkes.csv:14`, `kunjungan_pkm.id=1842`). It becomes the lineage
+/// (`lokasi_sumber`) of the observation or of the reject.
+pub const LOCATION_COLUMN: &str = "_lokasi";
+
+/// Opaque, source-defined resume state (a file fingerprint and row offset, a cursor value…),
+/// stored by the warehouse in the same transaction as the rows it covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceState(pub serde_json::Value);
+
+/// A bounded slice of a source: at most `ReadContext::batch_rows` rows.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// The rows, one column per source field plus [`LOCATION_COLUMN`].
+    pub df: DataFrame,
+    /// 0, 1, 2… within one read.
+    pub seq: u64,
+    /// The state that resumes the source right after this batch, where the source can.
+    pub checkpoint: Option<SourceState>,
+}
+
+/// What a read needs to know.
+#[derive(Debug, Clone)]
+pub struct ReadContext {
+    /// The pipeline reading, for error messages and logs.
+    pub pipeline: String,
+    /// The most rows a batch may hold.
+    pub batch_rows: usize,
+    /// The committed state of the previous run, to resume from.
+    pub state: Option<SourceState>,
+}
+
+/// A column as a source describes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogColumn {
+    /// Column name as the source spells it.
+    pub name: String,
+    /// The source's own type name.
+    pub source_type: String,
+    /// Whether NULLs may appear.
+    pub nullable: bool,
+}
+
+/// One table, file or resource of a source.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogEntry {
+    /// Table, file or resource name.
+    pub name: String,
+    /// Its columns, in source order.
+    pub columns: Vec<CatalogColumn>,
+    /// Primary key columns, when known.
+    pub primary_key: Vec<String>,
+    /// Approximate row count, when cheap to know.
+    pub row_estimate: Option<u64>,
+}
+
+/// What `satu discover` shows for a source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Catalog {
+    /// The tables/files/resources found.
+    pub entries: Vec<CatalogEntry>,
+}
+
+/// A stream of batches; a bounded channel sits behind it so a slow consumer slows the source.
+pub type BatchStream = BoxStream<'static, Result<Batch, SourceError>>;
+
+/// Every connector implements this.
+#[async_trait::async_trait]
+pub trait Source: Send {
+    /// Connect and check access without reading data: what `satu check --connect` runs.
+    async fn check(&mut self) -> Result<(), SourceError>;
+    /// Tables/resources with their columns, types, keys and row estimates.
+    async fn discover(&mut self) -> Result<Catalog, SourceError>;
+    /// A pull-based stream of bounded batches, resuming from `cx.state` when given.
+    fn read(self: Box<Self>, cx: ReadContext) -> BatchStream;
+}
