@@ -1,0 +1,353 @@
+//! Applies a pipeline's `target` to whole batches.
+
+use crate::dimension::DimensionMapper;
+use crate::number::{self, NumberRules, Status};
+use crate::period::{self, Period};
+use crate::region::RegionResolver;
+use crate::Reject;
+use polars::prelude::*;
+use rust_decimal::Decimal;
+use satu_config::{Deployment, Pipeline, Problems};
+use satu_core::{RowCounts, LOCATION_COLUMN};
+use std::collections::{HashMap, HashSet};
+
+/// Columns of [`Mapped::observations`], all strings (`nilai` is an exact decimal written out).
+pub const OBSERVATION_COLUMNS: [&str; 7] =
+    ["kode_wilayah", "periode", "dimensi_kunci", "nilai", "status_nilai", "nilai_mentah", "lokasi_sumber"];
+
+/// Columns of [`Mapped::rejects`], all strings.
+pub const REJECT_COLUMNS: [&str; 6] = ["aturan", "pesan", "kolom", "nilai_mentah", "lokasi_sumber", "baris"];
+
+/// A batch that cannot be mapped at all (as opposed to rows that are rejected).
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    /// The batch lacks a column the target needs.
+    #[error("pipeline `{pipeline}`: the source has no column `{column}` (it has: {available})")]
+    MissingColumn {
+        /// Pipeline name.
+        pipeline: String,
+        /// The missing column.
+        column: String,
+        /// The columns the source does have.
+        available: String,
+    },
+    /// Polars failed on the batch.
+    #[error("pipeline `{pipeline}`: {source}")]
+    Polars {
+        /// Pipeline name.
+        pipeline: String,
+        /// The polars error.
+        source: PolarsError,
+    },
+}
+
+/// The result of mapping one batch.
+#[derive(Debug)]
+pub struct Mapped {
+    /// Canonical observations ([`OBSERVATION_COLUMNS`]).
+    pub observations: DataFrame,
+    /// Rejected and duplicate rows with their rule and reason ([`REJECT_COLUMNS`]); duplicates
+    /// carry the rule `duplikat`.
+    pub rejects: DataFrame,
+    /// Periods first seen in this batch, for `ref.periode`.
+    pub periods: Vec<Period>,
+    /// `read`, `rejected`, `filtered` and `duplicates` of this batch; the loaded counts come
+    /// from the warehouse.
+    pub counts: RowCounts,
+}
+
+enum PeriodeRule {
+    Column(String),
+    Fixed(Period),
+    Year(String),
+    YearPart { tahun: String, column: String, kind: Part },
+}
+
+#[derive(Clone, Copy)]
+enum Part {
+    Month,
+    Quarter,
+    Semester,
+}
+
+struct Seen {
+    nilai: Option<Decimal>,
+    status: Status,
+    location: String,
+}
+
+/// Maps the batches of one pipeline run; remembers what it saw so duplicates are found across
+/// batches.
+pub struct Mapper {
+    pipeline: String,
+    wilayah_column: String,
+    parent_column: Option<String>,
+    regions: RegionResolver,
+    periode: PeriodeRule,
+    nilai_column: String,
+    number: NumberRules,
+    dims: Vec<(String, DimensionMapper)>,
+    skip: Vec<(String, regex::Regex)>,
+    seen: HashMap<String, Seen>,
+    periods: HashSet<Period>,
+    rows: u64,
+}
+
+impl Mapper {
+    /// Compiles `pipeline.target` (found at `at`, e.g. `pipeline[0]`). Problems are config
+    /// errors: an unknown area, a bad fixed period. Pure: no I/O.
+    pub fn new(d: &Deployment, pipeline: &Pipeline, at: &str) -> Result<Self, Problems> {
+        let mut problems = Problems::default();
+        let t = &pipeline.target;
+        let regions = RegionResolver::new(&t.wilayah)
+            .map_err(|e| problems.push(format!("{at}.target.wilayah.within"), e))
+            .ok();
+        let p = &t.periode;
+        let part = |c: &Option<String>, kind| c.clone().map(|column| (column, kind));
+        let periode = match (&p.column, &p.value, &p.tahun) {
+            (Some(c), _, _) => Some(PeriodeRule::Column(c.clone())),
+            (_, Some(v), _) => period::parse(v)
+                .map(PeriodeRule::Fixed)
+                .map_err(|r| problems.push(format!("{at}.target.periode.value"), r.message))
+                .ok(),
+            (_, _, Some(tahun)) => Some(
+                match part(&p.bulan, Part::Month)
+                    .or_else(|| part(&p.triwulan, Part::Quarter))
+                    .or_else(|| part(&p.semester, Part::Semester))
+                {
+                    Some((column, kind)) => PeriodeRule::YearPart { tahun: tahun.clone(), column, kind },
+                    None => PeriodeRule::Year(tahun.clone()),
+                },
+            ),
+            _ => None, // reported by satu-config
+        };
+        let mut dims = Vec::new();
+        for (code, column) in &t.dimensi {
+            match d.dimension(code) {
+                Some(dim) => dims.push((column.clone(), DimensionMapper::new(&dim))),
+                None => problems.push(format!("{at}.target.dimensi.{code}"), format!("unknown dimension `{code}`")),
+            }
+        }
+        let mut skip = Vec::new();
+        for (i, rule) in pipeline.skip.iter().enumerate() {
+            match regex::RegexBuilder::new(&rule.matches).case_insensitive(true).build() {
+                Ok(re) => skip.push((rule.column.clone(), re)),
+                Err(e) => problems.push(format!("{at}.skip[{i}].matches"), e.to_string()),
+            }
+        }
+        match (regions, periode, problems.is_empty()) {
+            (Some(regions), Some(periode), true) => Ok(Self {
+                pipeline: pipeline.name.clone(),
+                wilayah_column: t.wilayah.column.clone(),
+                parent_column: t.wilayah.parent_column.clone(),
+                regions,
+                periode,
+                nilai_column: t.nilai.column.clone(),
+                number: NumberRules { format: t.nilai.number, integer: t.nilai.integer, pengali: t.nilai.pengali },
+                dims,
+                skip,
+                seen: HashMap::new(),
+                periods: HashSet::new(),
+                rows: 0,
+            }),
+            _ => Err(problems),
+        }
+    }
+
+    /// The source columns this mapper reads.
+    fn columns(&self) -> Vec<&str> {
+        let mut cols = vec![self.wilayah_column.as_str(), self.nilai_column.as_str()];
+        cols.extend(self.parent_column.as_deref());
+        match &self.periode {
+            PeriodeRule::Column(c) | PeriodeRule::Year(c) => cols.push(c),
+            PeriodeRule::YearPart { tahun, column, .. } => cols.extend([tahun.as_str(), column.as_str()]),
+            PeriodeRule::Fixed(_) => {}
+        }
+        cols.extend(self.dims.iter().map(|(c, _)| c.as_str()));
+        cols.extend(self.skip.iter().map(|(c, _)| c.as_str()));
+        cols
+    }
+
+    fn polars(&self, source: PolarsError) -> TransformError {
+        TransformError::Polars { pipeline: self.pipeline.clone(), source }
+    }
+
+    /// Maps one batch. Every row ends in exactly one of: observations, rejects (rejected or
+    /// duplicate), or the filtered count.
+    pub fn map(&mut self, df: &DataFrame) -> Result<Mapped, TransformError> {
+        let mut cols: HashMap<String, StringChunked> = HashMap::new();
+        for name in self.columns() {
+            if cols.contains_key(name) {
+                continue;
+            }
+            let col = df.column(name).map_err(|_| TransformError::MissingColumn {
+                pipeline: self.pipeline.clone(),
+                column: name.to_string(),
+                available: df
+                    .get_column_names()
+                    .iter()
+                    .filter(|c| c.as_str() != LOCATION_COLUMN)
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+            let s = col.cast(&DataType::String).map_err(|e| self.polars(e))?;
+            let s = s.str().map_err(|e| self.polars(e))?.rechunk().into_owned();
+            cols.insert(name.to_string(), s);
+        }
+        let location = match df.column(LOCATION_COLUMN) {
+            Ok(c) => Some(c.str().map_err(|e| self.polars(e))?.rechunk().into_owned()),
+            Err(_) => None,
+        };
+        let height = df.height();
+        let mut obs = Columns::new(OBSERVATION_COLUMNS.len(), height);
+        let mut rej = Columns::new(REJECT_COLUMNS.len(), 0);
+        let mut counts = RowCounts { read: height as u64, ..Default::default() };
+        let mut periods = Vec::new();
+        for i in 0..height {
+            self.rows += 1;
+            let get = |c: &str| cols.get(c).and_then(|s| s.get(i));
+            let loc = location
+                .as_ref()
+                .and_then(|l| l.get(i))
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("row {}", self.rows));
+            if self.skip.iter().any(|(c, re)| get(c).is_some_and(|v| re.is_match(v.trim()))) {
+                counts.filtered += 1;
+                continue;
+            }
+            match self.map_row(&get) {
+                Ok(row) => {
+                    if self.periods.insert(row.period) {
+                        periods.push(row.period);
+                    }
+                    let key = format!("{}\u{1f}{}\u{1f}{}", row.wilayah, row.period.code(), row.dims);
+                    if let Some(first) = self.seen.get(&key) {
+                        let (rule, message) = if first.nilai == row.value.nilai && first.status == row.value.status {
+                            counts.duplicates += 1;
+                            ("duplikat", format!("same observation as {}", first.location))
+                        } else {
+                            counts.rejected += 1;
+                            ("kunci_ganda", format!(
+                                "a different value for the same region, period and dimensions was read at {}",
+                                first.location
+                            ))
+                        };
+                        rej.push([rule.into(), message, self.nilai_column.clone(), row.raw.clone(), loc, row_json(df, i)]);
+                        continue;
+                    }
+                    self.seen.insert(key, Seen { nilai: row.value.nilai, status: row.value.status, location: loc.clone() });
+                    obs.push_opt([
+                        Some(row.wilayah.to_string()),
+                        Some(row.period.code()),
+                        Some(row.dims),
+                        row.value.nilai.map(|d| d.to_string()),
+                        Some(row.value.status.as_str().to_string()),
+                        Some(row.raw),
+                        Some(loc),
+                    ]);
+                }
+                Err((column, raw, reject)) => {
+                    counts.rejected += 1;
+                    rej.push([reject.rule.to_string(), reject.message, column, raw, loc, row_json(df, i)]);
+                }
+            }
+        }
+        Ok(Mapped {
+            observations: obs.finish(&OBSERVATION_COLUMNS).map_err(|e| self.polars(e))?,
+            rejects: rej.finish(&REJECT_COLUMNS).map_err(|e| self.polars(e))?,
+            periods,
+            counts,
+        })
+    }
+
+    /// One row, or the column, raw value and reason it was rejected for.
+    fn map_row<'a>(&mut self, get: &dyn Fn(&str) -> Option<&'a str>) -> Result<Row, (String, String, Reject)> {
+        let fail = |col: &str, r: Reject| (col.to_string(), get(col).unwrap_or_default().to_string(), r);
+        let wcol = self.wilayah_column.as_str();
+        let parent = self.parent_column.as_deref().and_then(get);
+        let wilayah = self
+            .regions
+            .resolve(get(wcol).unwrap_or_default(), parent)
+            .map_err(|r| fail(wcol, r))?
+            .code;
+        let period = match &self.periode {
+            PeriodeRule::Fixed(p) => *p,
+            PeriodeRule::Column(c) => period::parse(get(c).unwrap_or_default()).map_err(|r| fail(c, r))?,
+            PeriodeRule::Year(c) => Period::Year(period::year(get(c).unwrap_or_default()).map_err(|r| fail(c, r))?),
+            PeriodeRule::YearPart { tahun, column, kind } => {
+                let y = period::year(get(tahun).unwrap_or_default()).map_err(|r| fail(tahun, r))?;
+                let raw = get(column).unwrap_or_default();
+                match kind {
+                    Part::Month => Period::Month(y, period::month(raw).map_err(|r| fail(column, r))?),
+                    Part::Quarter => {
+                        Period::Quarter(y, period::part(raw, 4, "triwulan_tidak_valid").map_err(|r| fail(column, r))?)
+                    }
+                    Part::Semester => {
+                        Period::Semester(y, period::part(raw, 2, "semester_tidak_valid").map_err(|r| fail(column, r))?)
+                    }
+                }
+            }
+        };
+        let mut dims = Vec::with_capacity(self.dims.len());
+        for (column, mapper) in &self.dims {
+            let code = mapper.map(get(column)).map_err(|r| fail(column, r))?;
+            dims.push(format!("{}={}", mapper.code(), code));
+        }
+        let ncol = self.nilai_column.as_str();
+        let raw = get(ncol).unwrap_or_default();
+        let value = number::parse(raw, &self.number).map_err(|r| fail(ncol, r))?;
+        // `dims` follows the BTreeMap order of `target.dimensi`: sorted by dimension code.
+        Ok(Row { wilayah, period, dims: dims.join("|"), value, raw: raw.to_string() })
+    }
+}
+
+struct Row {
+    wilayah: &'static str,
+    period: Period,
+    dims: String,
+    value: number::Value,
+    raw: String,
+}
+
+/// The whole source row as JSON, kept with a reject as evidence.
+fn row_json(df: &DataFrame, i: usize) -> String {
+    let mut map = serde_json::Map::new();
+    for col in df.columns() {
+        if col.name().as_str() == LOCATION_COLUMN {
+            continue;
+        }
+        let v = match col.get(i) {
+            Ok(AnyValue::Null) | Err(_) => serde_json::Value::Null,
+            Ok(AnyValue::String(s)) => serde_json::Value::String(s.to_string()),
+            Ok(other) => serde_json::Value::String(other.to_string()),
+        };
+        map.insert(col.name().to_string(), v);
+    }
+    serde_json::Value::Object(map).to_string()
+}
+
+/// Column builders for an all-string frame.
+struct Columns(Vec<Vec<Option<String>>>);
+
+impl Columns {
+    fn new(n: usize, capacity: usize) -> Self {
+        Self((0..n).map(|_| Vec::with_capacity(capacity)).collect())
+    }
+
+    fn push<const N: usize>(&mut self, row: [String; N]) {
+        self.push_opt(row.map(Some));
+    }
+
+    fn push_opt<const N: usize>(&mut self, row: [Option<String>; N]) {
+        for (col, v) in self.0.iter_mut().zip(row) {
+            col.push(v);
+        }
+    }
+
+    fn finish(self, names: &[&str]) -> PolarsResult<DataFrame> {
+        let height = self.0.first().map_or(0, Vec::len);
+        let cols = self.0.into_iter().zip(names).map(|(v, n)| Column::new((*n).into(), v)).collect();
+        DataFrame::new(height, cols)
+    }
+}

@@ -1,0 +1,317 @@
+//! Region resolution against the shipped Kemendagri list.
+//!
+//! A value is either a Kemendagri code (plain `3576021003` or dotted `35.76.02.1003`) or a name.
+//! Names are normalised (upper case; prefixes such as `Kel.`, `Desa`, `Kecamatan`, `Kota`
+//! stripped; spaces and punctuation dropped, so `Prajurit Kulon` = `Prajuritkulon`) and matched at
+//! the declared level inside the declared area, so `Magersari` the kecamatan and `Magersari` the
+//! kelurahan never meet. A parent (from a parent column or a hint in brackets, `Wates
+//! (Magersari)`) narrows the match and must agree. No match, or more than one, is a reject: never
+//! a guess.
+
+use crate::Reject;
+use satu_config::{Level, WilayahSpec};
+use satu_reference::{kemendagri, Region};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+const PREFIXES: [&str; 11] = [
+    "KELURAHAN", "KECAMATAN", "KABUPATEN", "PROVINSI", "KEL.", "KEC.", "KAB.", "PROV.", "DESA",
+    "DS.", "KOTA",
+];
+
+/// Normalises a region name for matching: `Kel. Prajurit Kulon` → `PRAJURITKULON`.
+pub fn normalise_name(raw: &str) -> String {
+    let mut s = raw.trim().to_uppercase();
+    'strip: loop {
+        for p in PREFIXES {
+            if let Some(rest) = s.strip_prefix(p) {
+                if p.ends_with('.') || rest.starts_with([' ', '.']) {
+                    s = rest.trim_start_matches([' ', '.']).to_string();
+                    continue 'strip;
+                }
+            }
+        }
+        break;
+    }
+    s.chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+/// Turns a plain or dotted Kemendagri code into its dotted form, if it is well formed.
+pub fn dotted_code(raw: &str) -> Option<String> {
+    const PARTS: [usize; 4] = [2, 2, 2, 4];
+    if raw.contains('.') {
+        let parts: Vec<&str> = raw.split('.').collect();
+        let ok = parts.len() <= 4
+            && parts.iter().zip(PARTS).all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_digit()));
+        return ok.then(|| raw.to_string());
+    }
+    if !raw.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut rest = raw;
+    for n in PARTS {
+        if rest.is_empty() {
+            break;
+        }
+        if rest.len() < n {
+            return None;
+        }
+        out.push(&rest[..n]);
+        rest = &rest[n..];
+    }
+    (rest.is_empty() && !out.is_empty()).then(|| out.join("."))
+}
+
+fn by_code() -> &'static HashMap<&'static str, &'static Region> {
+    static INDEX: OnceLock<HashMap<&'static str, &'static Region>> = OnceLock::new();
+    INDEX.get_or_init(|| kemendagri().iter().map(|r| (r.code.as_str(), r)).collect())
+}
+
+/// The region with dotted code `code`.
+pub fn lookup(code: &str) -> Option<&'static Region> {
+    by_code().get(code).copied()
+}
+
+/// A region found for a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    /// Dotted Kemendagri code.
+    pub code: &'static str,
+    /// Official name.
+    pub name: &'static str,
+}
+
+/// Resolves the values of one column, as a pipeline's `wilayah` declares; caches every answer.
+pub struct RegionResolver {
+    level: Level,
+    within: &'static Region,
+    names: HashMap<String, Vec<&'static Region>>,
+    cache: HashMap<(String, Option<String>), Result<Resolved, Reject>>,
+}
+
+impl RegionResolver {
+    /// Prepares the names of every region at `spec.level` inside `spec.within`. Fails (a config
+    /// error) when `within` is not a known code or is not above `level`.
+    pub fn new(spec: &WilayahSpec) -> Result<Self, String> {
+        let within = dotted_code(spec.within.trim())
+            .and_then(|c| lookup(&c))
+            .ok_or_else(|| format!("`{}` is not a Kemendagri region code", spec.within))?;
+        if within.level >= spec.level.number() {
+            return Err(format!(
+                "`{}` ({}) is not above the level `{:?}`",
+                within.code, within.name, spec.level
+            ).to_lowercase());
+        }
+        let prefix = format!("{}.", within.code);
+        let mut names: HashMap<String, Vec<&'static Region>> = HashMap::new();
+        for r in kemendagri() {
+            if r.level == spec.level.number() && r.code.starts_with(&prefix) {
+                names.entry(normalise_name(&r.name)).or_default().push(r);
+            }
+        }
+        Ok(Self { level: spec.level, within, names, cache: HashMap::new() })
+    }
+
+    /// Resolves `raw`, with an optional parent name or code.
+    pub fn resolve(&mut self, raw: &str, parent: Option<&str>) -> Result<Resolved, Reject> {
+        let key = (raw.to_string(), parent.map(str::to_string));
+        if let Some(hit) = self.cache.get(&key) {
+            return hit.clone();
+        }
+        let answer = self.resolve_uncached(raw, parent);
+        self.cache.insert(key, answer.clone());
+        answer
+    }
+
+    fn area(&self) -> String {
+        format!("{} {}", self.within.code, self.within.name)
+    }
+
+    fn level_name(&self) -> &'static str {
+        match self.level {
+            Level::Provinsi => "provinsi",
+            Level::Kabkota => "kabupaten/kota",
+            Level::Kecamatan => "kecamatan",
+            Level::Kelurahan => "kelurahan/desa",
+        }
+    }
+
+    fn resolve_uncached(&self, raw: &str, parent: Option<&str>) -> Result<Resolved, Reject> {
+        let value = raw.trim();
+        if value.is_empty() {
+            return Err(Reject::new("wilayah_kosong", "no region given"));
+        }
+        // `Wates (Magersari)`: a parent hint in brackets.
+        let (value, hint) = match value.split_once('(') {
+            Some((name, rest)) if rest.trim_end().ends_with(')') => {
+                (name.trim(), Some(rest.trim_end().trim_end_matches(')').trim()))
+            }
+            _ => (value, None),
+        };
+        let parent = parent.map(str::trim).filter(|p| !p.is_empty()).or(hint);
+        if value.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            return self.resolve_code(value);
+        }
+        let wanted = normalise_name(value);
+        let Some(candidates) = self.names.get(&wanted) else {
+            return Err(Reject::new(
+                "wilayah_tidak_dikenal",
+                format!("`{value}` is not a {} in {}", self.level_name(), self.area()),
+            ));
+        };
+        let matching: Vec<&Region> = match parent {
+            None => candidates.clone(),
+            Some(p) => {
+                let by_code = dotted_code(p);
+                let by_name = normalise_name(p);
+                let found: Vec<&Region> = candidates
+                    .iter()
+                    .copied()
+                    .filter(|r| {
+                        let Some(parent) = r.parent.as_deref().and_then(lookup) else { return false };
+                        by_code.as_deref() == Some(parent.code.as_str())
+                            || normalise_name(&parent.name) == by_name
+                    })
+                    .collect();
+                if found.is_empty() {
+                    let names: Vec<String> = candidates
+                        .iter()
+                        .filter_map(|r| r.parent.as_deref().and_then(lookup))
+                        .map(|p| p.name.clone())
+                        .collect();
+                    return Err(Reject::new(
+                        "wilayah_induk_tidak_cocok",
+                        format!("`{value}` does not lie in `{p}` (it lies in {})", names.join(", ")),
+                    ));
+                }
+                found
+            }
+        };
+        match matching.as_slice() {
+            [r] => Ok(Resolved { code: &r.code, name: &r.name }),
+            many => {
+                let list: Vec<String> = many.iter().map(|r| format!("{} {}", r.code, r.name)).collect();
+                Err(Reject::new(
+                    "wilayah_ambigu",
+                    format!("`{value}` matches {} regions ({}); give the parent", many.len(), list.join(", ")),
+                ))
+            }
+        }
+    }
+
+    fn resolve_code(&self, value: &str) -> Result<Resolved, Reject> {
+        let Some(code) = dotted_code(value) else {
+            return Err(Reject::new(
+                "kode_wilayah_tidak_valid",
+                format!("`{value}` is not a Kemendagri code (PP.KK.CC.DDDD or 2/4/6/10 digits)"),
+            ));
+        };
+        let Some(r) = lookup(&code) else {
+            return Err(Reject::new("kode_wilayah_tidak_dikenal", format!("`{value}` is not a Kemendagri code")));
+        };
+        if r.level != self.level.number() {
+            return Err(Reject::new(
+                "level_wilayah_salah",
+                format!("`{value}` ({}) is not a {}", r.name, self.level_name()),
+            ));
+        }
+        if !r.code.starts_with(&format!("{}.", self.within.code)) {
+            return Err(Reject::new(
+                "wilayah_di_luar_cakupan",
+                format!("`{value}` ({}) is outside {}", r.name, self.area()),
+            ));
+        }
+        Ok(Resolved { code: &r.code, name: &r.name })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolver(level: Level) -> RegionResolver {
+        let spec = WilayahSpec {
+            column: "x".into(),
+            level,
+            within: "35.76".into(),
+            parent_column: None,
+            codes: Default::default(),
+        };
+        RegionResolver::new(&spec).expect("35.76 is a valid area")
+    }
+
+    fn code(r: &mut RegionResolver, raw: &str, parent: Option<&str>) -> Result<&'static str, &'static str> {
+        r.resolve(raw, parent).map(|x| x.code).map_err(|e| e.rule)
+    }
+
+    #[test]
+    fn kelurahan_names_in_their_variants() {
+        let mut r = resolver(Level::Kelurahan);
+        assert_eq!(code(&mut r, "Kel. Magersari", None), Ok("35.76.02.1003"));
+        assert_eq!(code(&mut r, "MAGERSARI ", None), Ok("35.76.02.1003"));
+        assert_eq!(code(&mut r, "Gunung Gedangan", None), Ok("35.76.02.1001"));
+        assert_eq!(code(&mut r, "Prajurit Kulon", None), Ok("35.76.01.1006"));
+        assert_eq!(code(&mut r, "Wates (Magersari)", None), Ok("35.76.02.1010"));
+        assert_eq!(code(&mut r, "Desa Jagalan", None), Ok("35.76.03.1004"));
+        assert_eq!(code(&mut r, "KELURAHAN  KRANGGAN", None), Ok("35.76.03.1001"));
+    }
+
+    #[test]
+    fn magersari_the_kecamatan_is_not_magersari_the_kelurahan() {
+        let mut kec = resolver(Level::Kecamatan);
+        assert_eq!(code(&mut kec, "Magersari", None), Ok("35.76.02"));
+        assert_eq!(code(&mut kec, "Kec. Prajurit Kulon", None), Ok("35.76.01"));
+        let mut kel = resolver(Level::Kelurahan);
+        assert_eq!(code(&mut kel, "Magersari", None), Ok("35.76.02.1003"));
+    }
+
+    #[test]
+    fn codes_plain_and_dotted() {
+        let mut r = resolver(Level::Kelurahan);
+        assert_eq!(code(&mut r, "3576021003", None), Ok("35.76.02.1003"));
+        assert_eq!(code(&mut r, "35.76.02.1003", None), Ok("35.76.02.1003"));
+        assert_eq!(code(&mut r, "357602", None), Err("level_wilayah_salah"));
+        assert_eq!(code(&mut r, "3576029999", None), Err("kode_wilayah_tidak_dikenal"));
+        assert_eq!(code(&mut r, "3.576021003", None), Err("kode_wilayah_tidak_valid"));
+        assert_eq!(code(&mut r, "3501012001", None), Err("wilayah_di_luar_cakupan"));
+    }
+
+    #[test]
+    fn unknown_and_mismatched_names_are_rejected() {
+        let mut r = resolver(Level::Kelurahan);
+        assert_eq!(code(&mut r, "Sooko", None), Err("wilayah_tidak_dikenal"));
+        assert_eq!(code(&mut r, "", None), Err("wilayah_kosong"));
+        assert_eq!(code(&mut r, "Wates", Some("Kranggan")), Err("wilayah_induk_tidak_cocok"));
+        assert_eq!(code(&mut r, "Wates", Some("35.76.02")), Ok("35.76.02.1010"));
+        assert_eq!(code(&mut r, "Meri", Some("Kec. Kranggan")), Ok("35.76.03.1003"));
+    }
+
+    #[test]
+    fn ambiguous_names_are_rejected_not_guessed() {
+        // Kelurahan names repeat across Jawa Timur: `Kauman` is in several kabupaten/kota.
+        let spec = WilayahSpec {
+            column: "x".into(),
+            level: Level::Kelurahan,
+            within: "35".into(),
+            parent_column: None,
+            codes: Default::default(),
+        };
+        let mut r = RegionResolver::new(&spec).expect("35 is valid");
+        assert_eq!(code(&mut r, "Kauman", None), Err("wilayah_ambigu"));
+    }
+
+    #[test]
+    fn bad_areas_are_config_errors() {
+        let mut spec = WilayahSpec {
+            column: "x".into(),
+            level: Level::Kecamatan,
+            within: "99.99".into(),
+            parent_column: None,
+            codes: Default::default(),
+        };
+        assert!(RegionResolver::new(&spec).is_err());
+        spec.within = "35.76.01".into();
+        assert!(RegionResolver::new(&spec).is_err());
+    }
+}
