@@ -1,1 +1,251 @@
-fn main() {}
+//! `satu`: the command line of the Satu ETL.
+
+mod output;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use output::{print_query, print_runs, Format};
+use satu_config::{Deployment, Problems};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Exit codes, documented in the README.
+mod exit {
+    /// A pipeline failed (the others still ran).
+    pub const RUN_FAILED: u8 = 1;
+    /// The configuration is invalid, or the command line is wrong.
+    pub const INVALID: u8 = 2;
+    /// The warehouse could not be opened or a query failed.
+    pub const WAREHOUSE: u8 = 3;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "satu",
+    version,
+    about = "Satu: consolidates the data of regional agencies (OPD) into one Satu Data warehouse",
+    long_about = "Satu reads OPD sources declared in pipelines.toml (CSV files today; databases, APIs and \
+                  portals next), normalises them into canonical Satu Data observations (Kemendagri \
+                  region codes, periods, Indonesian numbers, dimensions) and loads them into a warehouse \
+                  (an embedded SQLite file by default). Rejected rows are kept with their reason.",
+    after_help = "Examples:\n  satu check                         validate pipelines.toml, touching nothing\n  \
+                  satu run --all                     run every pipeline\n  \
+                  satu run dinkes-kunjungan-puskesmas run one pipeline\n  \
+                  satu status                        last run of each pipeline, with its counts\n  \
+                  satu query \"SELECT count(*) FROM dw.observasi\"\n\n\
+                  Exit codes: 0 ok, 1 a pipeline failed, 2 invalid configuration or usage, 3 warehouse error."
+)]
+struct Cli {
+    /// The deployment file.
+    #[arg(long, short, global = true, env = "SATU_CONFIG", default_value = "pipelines.toml")]
+    config: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "SATU_LOG_FORMAT")]
+    log_format: LogFormat,
+    /// Log filter, e.g. `info`, `warn`, `satu_runtime=debug` (RUST_LOG syntax).
+    #[arg(long, global = true, default_value = "info", env = "SATU_LOG")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate the deployment without touching any source or the warehouse; reports every
+    /// problem at once, with its path. Exits 2 when anything is wrong.
+    Check,
+    /// Run pipelines: read, normalise, load. Others keep running when one fails.
+    Run {
+        /// Pipelines to run, by name.
+        pipelines: Vec<String>,
+        /// Run every pipeline.
+        #[arg(long, conflicts_with = "pipelines")]
+        all: bool,
+    },
+    /// Show the last run of every pipeline: when, result and row counts.
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Run one read-only SQL statement on the warehouse, e.g.
+    /// `SELECT w.nama, o.nilai FROM dw.observasi o JOIN ref.wilayah w ON w.kode = o.kode_wilayah`.
+    Query {
+        /// The SQL statement.
+        sql: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let progress = indicatif::MultiProgress::new();
+    output::init_tracing(cli.log_format, &cli.log, progress.clone());
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::WAREHOUSE);
+        }
+    };
+    match runtime.block_on(dispatch(cli, progress)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::WAREHOUSE)
+        }
+    }
+}
+
+/// Loads and fully checks the deployment; prints every problem and returns None when invalid.
+fn load_checked(path: &std::path::Path) -> Option<Deployment> {
+    let loaded = satu_config::load(path);
+    let mut problems: Problems = loaded.problems;
+    problems.extend(satu_runtime::check(&loaded.deployment));
+    if problems.is_empty() {
+        return Some(loaded.deployment);
+    }
+    eprintln!("{}: {} problem(s):\n{problems}", path.display(), problems.len());
+    None
+}
+
+async fn open_warehouse(d: &Deployment) -> anyhow::Result<Box<dyn satu_warehouse::Warehouse>> {
+    let wh = satu_warehouse::open(&d.warehouse.url, &d.base_dir).await.context("opening the warehouse")?;
+    let report = wh.migrate().await.context("migrating the warehouse")?;
+    if report.regions_loaded > 0 {
+        tracing::info!(regions = report.regions_loaded, "loaded the Kemendagri region list into ref.wilayah");
+    }
+    Ok(wh)
+}
+
+async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check => {
+            let Some(d) = load_checked(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
+            println!(
+                "{}: ok ({} pipelines, {} datasets, {} indicators)",
+                cli.config.display(),
+                d.pipelines.len(),
+                d.datasets.len(),
+                d.indicators.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { pipelines, all } => {
+            let Some(d) = load_checked(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
+            let names: Vec<String> = if all {
+                d.pipelines.iter().map(|p| p.name.clone()).collect()
+            } else if pipelines.is_empty() {
+                eprintln!("error: name the pipelines to run, or use --all (see `satu run --help`)");
+                return Ok(ExitCode::from(exit::INVALID));
+            } else {
+                pipelines
+            };
+            if let Some(unknown) = names.iter().find(|n| d.pipeline(n).is_none()) {
+                let known: Vec<&str> = d.pipelines.iter().map(|p| p.name.as_str()).collect();
+                eprintln!("error: no pipeline `{unknown}` in {} (known: {})", cli.config.display(), known.join(", "));
+                return Ok(ExitCode::from(exit::INVALID));
+            }
+            let wh = match open_warehouse(&d).await {
+                Ok(wh) => wh,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    return Ok(ExitCode::from(exit::WAREHOUSE));
+                }
+            };
+            wh.sync_metadata(&d).await.context("writing metadata to the warehouse")?;
+            let mut failed = 0;
+            let mut run_ids = Vec::new();
+            for name in &names {
+                let bar = progress.add(output::spinner(name));
+                let report = satu_runtime::run_pipeline(&d, wh.as_ref(), name, &|p| {
+                    bar.set_message(format!("{}: {} rows read, {} batches", p.pipeline, p.counts.read, p.batches));
+                })
+                .await;
+                bar.finish_and_clear();
+                let c = report.counts;
+                match &report.result {
+                    Ok(()) => tracing::info!(
+                        pipeline = %name, read = c.read, inserted = c.inserted, updated = c.updated,
+                        unchanged = c.unchanged, rejected = c.rejected, filtered = c.filtered,
+                        duplicates = c.duplicates, seconds = report.elapsed.as_secs_f64(), "run succeeded"
+                    ),
+                    Err(e) => {
+                        failed += 1;
+                        tracing::error!(pipeline = %name, kind = %e.kind(), error = %e, "run failed");
+                    }
+                }
+                run_ids.extend(report.run_id);
+            }
+            let mut runs = Vec::new();
+            for id in run_ids {
+                runs.extend(wh.run(id).await?);
+            }
+            print_runs(&runs, Format::Table)?;
+            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(exit::RUN_FAILED) })
+        }
+        Command::Status { format } => {
+            let loaded = satu_config::load(&cli.config);
+            let d = loaded.deployment;
+            let wh = match open_warehouse(&d).await {
+                Ok(wh) => wh,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    return Ok(ExitCode::from(exit::WAREHOUSE));
+                }
+            };
+            let mut runs = wh.last_runs().await?;
+            // Pipelines in the config that never ran are shown too.
+            for p in &d.pipelines {
+                if !runs.iter().any(|r| r.pipeline == p.name) {
+                    runs.push(satu_warehouse::RunRecord {
+                        id: 0,
+                        pipeline: p.name.clone(),
+                        started_at: String::new(),
+                        finished_at: None,
+                        status: "never run".into(),
+                        counts: Default::default(),
+                        error: None,
+                    });
+                }
+            }
+            print_runs(&runs, format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Query { sql, format } => {
+            let loaded = satu_config::load(&cli.config);
+            let d = loaded.deployment;
+            let wh = match open_warehouse(&d).await {
+                Ok(wh) => wh,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    return Ok(ExitCode::from(exit::WAREHOUSE));
+                }
+            };
+            match wh.query(&sql).await {
+                Ok(result) => {
+                    print_query(&result, format)?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(ExitCode::from(exit::WAREHOUSE))
+                }
+            }
+        }
+    }
+}
+
+/// How long a spinner waits between redraws.
+const TICK: Duration = Duration::from_millis(120);

@@ -376,6 +376,10 @@ pub struct WilayahSpec {
     /// kelurahan), used to tell apart names that repeat within `within`.
     #[serde(default)]
     pub parent_column: Option<String>,
+    /// Optional column with the region's name beside a code column: when both are given the
+    /// name must agree with the code (else the row is rejected as `kode_nama_tidak_cocok`).
+    #[serde(default)]
+    pub name_column: Option<String>,
     /// Code system of codes in `column`; only `kemendagri` for now (BPS codes collide with
     /// Kemendagri codes, so the system is declared, never guessed).
     #[serde(default)]

@@ -82,6 +82,7 @@ pub struct Mapper {
     pipeline: String,
     wilayah_column: String,
     parent_column: Option<String>,
+    name_column: Option<String>,
     regions: RegionResolver,
     periode: PeriodeRule,
     nilai_column: String,
@@ -140,6 +141,7 @@ impl Mapper {
                 pipeline: pipeline.name.clone(),
                 wilayah_column: t.wilayah.column.clone(),
                 parent_column: t.wilayah.parent_column.clone(),
+                name_column: t.wilayah.name_column.clone(),
                 regions,
                 periode,
                 nilai_column: t.nilai.column.clone(),
@@ -158,6 +160,7 @@ impl Mapper {
     fn columns(&self) -> Vec<&str> {
         let mut cols = vec![self.wilayah_column.as_str(), self.nilai_column.as_str()];
         cols.extend(self.parent_column.as_deref());
+        cols.extend(self.name_column.as_deref());
         match &self.periode {
             PeriodeRule::Column(c) | PeriodeRule::Year(c) => cols.push(c),
             PeriodeRule::YearPart { tahun, column, .. } => cols.extend([tahun.as_str(), column.as_str()]),
@@ -266,9 +269,10 @@ impl Mapper {
         let fail = |col: &str, r: Reject| (col.to_string(), get(col).unwrap_or_default().to_string(), r);
         let wcol = self.wilayah_column.as_str();
         let parent = self.parent_column.as_deref().and_then(get);
+        let name = self.name_column.as_deref().and_then(get);
         let wilayah = self
             .regions
-            .resolve(get(wcol).unwrap_or_default(), parent)
+            .resolve(get(wcol).unwrap_or_default(), parent, name)
             .map_err(|r| fail(wcol, r))?
             .code;
         let period = match &self.periode {

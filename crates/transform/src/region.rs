@@ -113,15 +113,25 @@ impl RegionResolver {
         Ok(Self { level: spec.level, within, names, cache: HashMap::new() })
     }
 
-    /// Resolves `raw`, with an optional parent name or code.
-    pub fn resolve(&mut self, raw: &str, parent: Option<&str>) -> Result<Resolved, Reject> {
+    /// Resolves `raw`, with an optional parent name or code and an optional name that must
+    /// agree with a code.
+    pub fn resolve(&mut self, raw: &str, parent: Option<&str>, name: Option<&str>) -> Result<Resolved, Reject> {
         let key = (raw.to_string(), parent.map(str::to_string));
-        if let Some(hit) = self.cache.get(&key) {
-            return hit.clone();
+        let answer = match self.cache.get(&key) {
+            Some(hit) => hit.clone(),
+            None => {
+                let answer = self.resolve_uncached(raw, parent);
+                self.cache.insert(key, answer.clone());
+                answer
+            }
+        }?;
+        match name.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) if normalise_name(n) != normalise_name(answer.name) => Err(Reject::new(
+                "kode_nama_tidak_cocok",
+                format!("code `{}` is {} ({}), but the row names `{n}`", raw.trim(), answer.code, answer.name),
+            )),
+            _ => Ok(answer),
         }
-        let answer = self.resolve_uncached(raw, parent);
-        self.cache.insert(key, answer.clone());
-        answer
     }
 
     fn area(&self) -> String {
@@ -154,14 +164,14 @@ impl RegionResolver {
             return self.resolve_code(value);
         }
         let wanted = normalise_name(value);
-        let Some(candidates) = self.names.get(&wanted) else {
+        let Some(candidates) = self.names.get(&wanted).map(|c| self.same_kind(value, c)).filter(|c| !c.is_empty()) else {
             return Err(Reject::new(
                 "wilayah_tidak_dikenal",
                 format!("`{value}` is not a {} in {}", self.level_name(), self.area()),
             ));
         };
         let matching: Vec<&Region> = match parent {
-            None => candidates.clone(),
+            None => candidates,
             Some(p) => {
                 let by_code = dotted_code(p);
                 let by_name = normalise_name(p);
@@ -200,6 +210,22 @@ impl RegionResolver {
         }
     }
 
+    /// At kabupaten/kota level `Kota Mojokerto` and `Kabupaten Mojokerto` are different places
+    /// with the same bare name: a written `Kota`/`Kab.` prefix keeps only regions of that kind.
+    fn same_kind(&self, value: &str, candidates: &[&'static Region]) -> Vec<&'static Region> {
+        let upper = value.trim().to_uppercase();
+        let kind = if self.level != Level::Kabkota {
+            None
+        } else if upper.starts_with("KOTA ") || upper.starts_with("KOTA.") {
+            Some("kota")
+        } else if upper.starts_with("KAB") {
+            Some("kabupaten")
+        } else {
+            None
+        };
+        candidates.iter().copied().filter(|r| kind.is_none_or(|k| r.kind == k)).collect()
+    }
+
     fn resolve_code(&self, value: &str) -> Result<Resolved, Reject> {
         let Some(code) = dotted_code(value) else {
             return Err(Reject::new(
@@ -236,13 +262,14 @@ mod tests {
             level,
             within: "35.76".into(),
             parent_column: None,
+            name_column: None,
             codes: Default::default(),
         };
         RegionResolver::new(&spec).expect("35.76 is a valid area")
     }
 
     fn code(r: &mut RegionResolver, raw: &str, parent: Option<&str>) -> Result<&'static str, &'static str> {
-        r.resolve(raw, parent).map(|x| x.code).map_err(|e| e.rule)
+        r.resolve(raw, parent, None).map(|x| x.code).map_err(|e| e.rule)
     }
 
     #[test]
@@ -278,6 +305,16 @@ mod tests {
     }
 
     #[test]
+    fn a_name_beside_a_code_must_agree() {
+        let mut r = resolver(Level::Kelurahan);
+        let ok = r.resolve("3576021003", None, Some("Kel. Magersari")).map(|x| x.code);
+        assert_eq!(ok, Ok("35.76.02.1003"));
+        // BPS 3576021001 is Kranggan; Kemendagri 3576021001 is Gununggedangan.
+        let clash = r.resolve("3576021001", None, Some("KRANGGAN")).map_err(|e| e.rule);
+        assert_eq!(clash, Err("kode_nama_tidak_cocok"));
+    }
+
+    #[test]
     fn unknown_and_mismatched_names_are_rejected() {
         let mut r = resolver(Level::Kelurahan);
         assert_eq!(code(&mut r, "Sooko", None), Err("wilayah_tidak_dikenal"));
@@ -295,10 +332,16 @@ mod tests {
             level: Level::Kelurahan,
             within: "35".into(),
             parent_column: None,
+            name_column: None,
             codes: Default::default(),
         };
         let mut r = RegionResolver::new(&spec).expect("35 is valid");
         assert_eq!(code(&mut r, "Kauman", None), Err("wilayah_ambigu"));
+        let spec = WilayahSpec { level: Level::Kabkota, ..spec };
+        let mut r = RegionResolver::new(&spec).expect("35 is valid");
+        assert_eq!(code(&mut r, "Kota Mojokerto", None), Ok("35.76"));
+        assert_eq!(code(&mut r, "Kab. Mojokerto", None), Ok("35.16"));
+        assert_eq!(code(&mut r, "Mojokerto", None), Err("wilayah_ambigu"));
     }
 
     #[test]
@@ -308,6 +351,7 @@ mod tests {
             level: Level::Kecamatan,
             within: "99.99".into(),
             parent_column: None,
+            name_column: None,
             codes: Default::default(),
         };
         assert!(RegionResolver::new(&spec).is_err());

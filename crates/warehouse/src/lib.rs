@@ -1,1 +1,159 @@
-//! satu-warehouse
+//! The Satu warehouse: the canonical schema (`ref`, `meta`, `etl`, `dw`), embedded migrations,
+//! idempotent loads with revision history, and run records with row accounting.
+//!
+//! [`Warehouse`] is the abstraction the runtime talks to; [`open`] picks the backend from the
+//! URL. SQLite (embedded, the default) is here; PostgreSQL follows with the same schema.
+
+mod sqlite;
+
+use polars::prelude::DataFrame;
+use satu_config::Deployment;
+use satu_core::{ErrorKind, Retry, RowCounts, Secret, SourceState};
+use std::path::Path;
+
+pub use sqlite::SqliteWarehouse;
+
+/// Errors of the warehouse, classified for retries.
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {
+    /// The database refused or failed a statement, or could not be reached.
+    #[error("warehouse: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The embedded migrations could not be applied.
+    #[error("warehouse migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The URL or setup is wrong.
+    #[error("warehouse: {0}")]
+    Config(String),
+    /// A batch did not have the shape the warehouse loads.
+    #[error("warehouse: {0}")]
+    Batch(String),
+}
+
+impl WarehouseError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Database(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => {
+                ErrorKind::Network
+            }
+            Self::Database(_) | Self::Migrate(_) | Self::Batch(_) => ErrorKind::Internal,
+            Self::Config(_) => ErrorKind::Config,
+        }
+    }
+
+    /// Whether trying again may help (a busy or unreachable database).
+    pub fn retry(&self) -> Retry {
+        match self.kind() {
+            ErrorKind::Network => Retry::Backoff,
+            _ => Retry::Never,
+        }
+    }
+}
+
+/// A period row for `ref.periode`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodRow {
+    /// Canonical code, e.g. `2024-03`.
+    pub kode: String,
+    /// `tahun`, `semester`, `triwulan`, `bulan`, `hari` or `tahun_ajaran`.
+    pub jenis: &'static str,
+    /// First day, `YYYY-MM-DD`.
+    pub mulai: String,
+    /// Last day, `YYYY-MM-DD`.
+    pub selesai: String,
+}
+
+/// One mapped batch to commit, with everything that must land in the same transaction.
+#[derive(Debug)]
+pub struct BatchLoad<'a> {
+    /// The run this batch belongs to.
+    pub run_id: i64,
+    /// The pipeline name.
+    pub pipeline: &'a str,
+    /// Dataset slug of every observation.
+    pub dataset: &'a str,
+    /// Indicator code of every observation.
+    pub indikator: &'a str,
+    /// Unit of every observation.
+    pub satuan: &'a str,
+    /// Canonical observations (`satu_transform::OBSERVATION_COLUMNS`).
+    pub observations: &'a DataFrame,
+    /// Rejects and duplicates (`satu_transform::REJECT_COLUMNS`).
+    pub rejects: &'a DataFrame,
+    /// Periods to add to `ref.periode`.
+    pub periods: &'a [PeriodRow],
+    /// The source state after this batch, stored with the rows.
+    pub checkpoint: Option<&'a SourceState>,
+    /// This batch's read/rejected/filtered/duplicate counts (loaded counts are computed here).
+    pub counts: RowCounts,
+}
+
+/// A run as recorded in `etl.run`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RunRecord {
+    /// Run id.
+    pub id: i64,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Start, UTC RFC 3339.
+    pub started_at: String,
+    /// End, when finished.
+    pub finished_at: Option<String>,
+    /// `running`, `success` or `failed`.
+    pub status: String,
+    /// Row accounting.
+    pub counts: RowCounts,
+    /// The error of a failed run.
+    pub error: Option<String>,
+}
+
+/// The result of `satu query`: column names and rows of JSON values.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct QueryResult {
+    /// Column names, in order.
+    pub columns: Vec<String>,
+    /// Rows; numbers stay numbers, text stays text, NULL is null.
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+/// What a run of the migrations did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Region codes loaded into `ref.wilayah` (0 when the list was already current).
+    pub regions_loaded: usize,
+}
+
+/// A warehouse backend.
+#[async_trait::async_trait]
+pub trait Warehouse: Send + Sync {
+    /// Applies the embedded migrations and loads reference data when it is missing or stale.
+    async fn migrate(&self) -> Result<MigrationReport, WarehouseError>;
+    /// Writes the deployment's organisations, datasets, indicators and dimensions to `meta`/`ref`.
+    async fn sync_metadata(&self, deployment: &Deployment) -> Result<(), WarehouseError>;
+    /// Records the start of a run; returns its id.
+    async fn begin_run(&self, pipeline: &str) -> Result<i64, WarehouseError>;
+    /// The committed source state of a pipeline, to resume from.
+    async fn state(&self, pipeline: &str) -> Result<Option<SourceState>, WarehouseError>;
+    /// Loads one batch (observations merged with revision history, rejects, periods, checkpoint
+    /// and run counts) in one transaction; returns the batch's counts with the loaded part
+    /// (inserted, updated, unchanged) filled in.
+    async fn commit_batch(&self, load: BatchLoad<'_>) -> Result<RowCounts, WarehouseError>;
+    /// Records the end of a run: `Ok` for success, `Err(message)` for failure.
+    async fn finish_run(&self, run_id: i64, outcome: Result<(), String>) -> Result<(), WarehouseError>;
+    /// The counts recorded for a run.
+    async fn run(&self, run_id: i64) -> Result<Option<RunRecord>, WarehouseError>;
+    /// The latest run of each pipeline.
+    async fn last_runs(&self) -> Result<Vec<RunRecord>, WarehouseError>;
+    /// Runs one read-only SQL statement.
+    async fn query(&self, sql: &str) -> Result<QueryResult, WarehouseError>;
+}
+
+/// Opens the warehouse at `url`; relative SQLite paths are resolved against `base_dir`.
+pub async fn open(url: &Secret, base_dir: &Path) -> Result<Box<dyn Warehouse>, WarehouseError> {
+    let url = url.expose();
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        return Ok(Box::new(SqliteWarehouse::open(&base_dir.join(path)).await?));
+    }
+    Err(WarehouseError::Config("unsupported warehouse URL scheme (expected sqlite://FILE)".into()))
+}

@@ -1,0 +1,63 @@
+//! The connector registry: an explicit `match` on `source.type`, each connector behind a cargo
+//! feature, so that a connector the binary does not reference cannot silently vanish.
+
+use satu_config::{deserialize_at, Deployment, Pipeline, Problems};
+use satu_core::Source;
+use satu_transform::Mapper;
+
+/// The connector types this build knows.
+pub const CONNECTORS: &[&str] = &[
+    #[cfg(feature = "file")]
+    "csv",
+];
+
+/// Everything `satu check` finds beyond the config file itself: each pipeline's connector table
+/// and target mapping. Pure: no file, network or database is touched.
+pub fn check(d: &Deployment) -> Problems {
+    let mut problems = Problems::default();
+    for (i, p) in d.pipelines.iter().enumerate() {
+        let at = format!("pipeline[{i}]");
+        if let Err(e) = build_source(d, p, &at) {
+            problems.extend(e);
+        }
+        if let Err(e) = Mapper::new(d, p, &at) {
+            problems.extend(e);
+        }
+    }
+    problems
+}
+
+/// Builds the source of pipeline `p` (found at `at`) from its `source` table, without I/O.
+pub fn build_source(d: &Deployment, p: &Pipeline, at: &str) -> Result<Box<dyn Source>, Problems> {
+    let mut problems = Problems::default();
+    let mut table = p.source.clone();
+    let kind = table
+        .as_object_mut()
+        .and_then(|m| m.remove("type"))
+        .and_then(|t| t.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let path = format!("{at}.source");
+    let source: Option<Box<dyn Source>> = match kind.as_str() {
+        #[cfg(feature = "file")]
+        "csv" => deserialize_at::<satu_connector_file::CsvConfig>(&table, &path, &mut problems).and_then(|c| {
+            for (key, message) in c.problems() {
+                problems.push(format!("{path}.{key}"), message);
+            }
+            Some(Box::new(satu_connector_file::CsvSource::new(c, &d.base_dir)) as Box<dyn Source>)
+        }),
+        "" => None, // reported by satu-config
+        other => {
+            let hint = satu_config::Problem {
+                path: format!("{path}.type"),
+                message: format!("unknown connector type `{other}`"),
+                hint: Some(format!("this build knows: {}", CONNECTORS.join(", "))),
+            };
+            problems.0.push(hint);
+            None
+        }
+    };
+    match source {
+        Some(s) if problems.is_empty() => Ok(s),
+        _ => Err(problems),
+    }
+}

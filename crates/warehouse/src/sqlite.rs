@@ -1,0 +1,480 @@
+//! The embedded SQLite warehouse.
+//!
+//! `warehouse.db` holds the migration history; each schema lives in a sibling file attached
+//! under its name (`warehouse.ref.db` as `ref`, …), so SQL written for PostgreSQL schemas runs
+//! unchanged. The rollback journal (not WAL) keeps a commit across the attached files atomic:
+//! rows, checkpoint and run counts land together or not at all.
+
+use crate::{BatchLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError};
+use polars::prelude::*;
+use satu_config::Deployment;
+use satu_core::{RowCounts, SourceState};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::{Column as _, Row, Sqlite, Transaction, TypeInfo, ValueRef};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// The schemas, each an attached database file.
+const SCHEMAS: [&str; 4] = ["ref", "meta", "etl", "dw"];
+
+/// SQLite keeps at most 32766 bound parameters per statement; stay well below.
+const MAX_BINDS: usize = 8000;
+
+/// The SQLite backend.
+pub struct SqliteWarehouse {
+    pool: SqlitePool,
+    read_pool: SqlitePool,
+}
+
+/// `warehouse.db` → `warehouse.dw.db`.
+fn schema_file(main: &Path, schema: &str) -> PathBuf {
+    let stem = main.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "warehouse".into());
+    let ext = main.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| "db".into());
+    main.with_file_name(format!("{stem}.{schema}.{ext}"))
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+async fn connect(main: &Path, read_only: bool) -> Result<SqlitePool, WarehouseError> {
+    let files: Vec<(&'static str, String)> =
+        SCHEMAS.iter().map(|s| (*s, schema_file(main, s).to_string_lossy().into_owned())).collect();
+    let options = SqliteConnectOptions::new()
+        .filename(main)
+        .create_if_missing(!read_only)
+        .read_only(read_only)
+        .journal_mode(SqliteJournalMode::Delete)
+        .busy_timeout(Duration::from_secs(30));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(if read_only { 2 } else { 1 })
+        .after_connect(move |conn, _| {
+            let files = files.clone();
+            Box::pin(async move {
+                for (schema, file) in files {
+                    // The schema name is one of SCHEMAS (a constant); the file is bound.
+                    sqlx::query(&format!("ATTACH DATABASE ?1 AS {schema}")).bind(file).execute(&mut *conn).await?;
+                }
+                if read_only {
+                    sqlx::query("PRAGMA query_only = ON").execute(&mut *conn).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
+impl SqliteWarehouse {
+    /// Opens (creating when missing) the warehouse whose main file is `main`.
+    pub async fn open(main: &Path) -> Result<Self, WarehouseError> {
+        if let Some(dir) = main.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| WarehouseError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let pool = connect(main, false).await?;
+        // The read-only pool connects only after the write pool has created the files.
+        let read_pool = connect(main, true).await?;
+        Ok(Self { pool, read_pool })
+    }
+}
+
+/// `(?,?,?),(?,?,?)` for `rows` rows of `cols` parameters.
+fn placeholders(rows: usize, cols: usize) -> String {
+    let one = format!("({})", vec!["?"; cols].join(","));
+    vec![one; rows].join(",")
+}
+
+/// The string columns `names` of `df`, each as a Vec of optional strings.
+fn string_columns(df: &DataFrame, names: &[&str]) -> Result<Vec<Vec<Option<String>>>, WarehouseError> {
+    names
+        .iter()
+        .map(|n| {
+            let col = df.column(n).map_err(|e| WarehouseError::Batch(e.to_string()))?;
+            let s = col.str().map_err(|e| WarehouseError::Batch(e.to_string()))?;
+            Ok(s.iter().map(|v| v.map(str::to_string)).collect())
+        })
+        .collect()
+}
+
+/// Inserts `columns` (all of equal length) into `table` in chunks, with `fixed` values bound
+/// before each row's own.
+async fn insert_rows(
+    tx: &mut Transaction<'_, Sqlite>,
+    table: &str,
+    column_names: &[&str],
+    fixed: &[&str],
+    columns: &[Vec<Option<String>>],
+) -> Result<(), WarehouseError> {
+    let height = columns.first().map_or(0, Vec::len);
+    let width = fixed.len() + columns.len();
+    let per_stmt = (MAX_BINDS / width).max(1);
+    let head = format!("INSERT INTO {table} ({}) VALUES ", column_names.join(", "));
+    let mut start = 0;
+    while start < height {
+        let n = per_stmt.min(height - start);
+        let sql = format!("{head}{}", placeholders(n, width));
+        let mut q = sqlx::query(&sql);
+        for i in start..start + n {
+            for f in fixed {
+                q = q.bind(*f);
+            }
+            for col in columns {
+                q = q.bind(col[i].as_deref());
+            }
+        }
+        q.execute(&mut **tx).await?;
+        start += n;
+    }
+    Ok(())
+}
+
+fn run_record(r: &SqliteRow) -> Result<RunRecord, sqlx::Error> {
+    let n = |c: &str| r.try_get::<i64, _>(c).map(|v| v as u64);
+    Ok(RunRecord {
+        id: r.try_get("id")?,
+        pipeline: r.try_get("pipeline")?,
+        started_at: r.try_get("started_at")?,
+        finished_at: r.try_get("finished_at")?,
+        status: r.try_get("status")?,
+        counts: RowCounts {
+            read: n("rows_read")?,
+            inserted: n("rows_inserted")?,
+            updated: n("rows_updated")?,
+            unchanged: n("rows_unchanged")?,
+            rejected: n("rows_rejected")?,
+            filtered: n("rows_filtered")?,
+            duplicates: n("rows_duplicate")?,
+        },
+        error: r.try_get("error")?,
+    })
+}
+
+const RUN_COLUMNS: &str = "id, pipeline, started_at, finished_at, status, rows_read, rows_inserted, \
+     rows_updated, rows_unchanged, rows_rejected, rows_filtered, rows_duplicate, error";
+
+#[async_trait::async_trait]
+impl Warehouse for SqliteWarehouse {
+    async fn migrate(&self) -> Result<MigrationReport, WarehouseError> {
+        MIGRATOR.run(&self.pool).await?;
+        let version: Option<String> = sqlx::query_scalar("SELECT nilai FROM ref.info WHERE kunci = 'wilayah_versi'")
+            .fetch_optional(&self.pool)
+            .await?;
+        if version.as_deref() == Some(satu_reference::KEMENDAGRI_VERSION) {
+            return Ok(MigrationReport::default());
+        }
+        let regions = satu_reference::kemendagri();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM ref.wilayah").execute(&mut *tx).await?;
+        let cols: [Vec<Option<String>>; 6] = [
+            regions.iter().map(|r| Some(r.code.clone())).collect(),
+            regions.iter().map(|r| Some(r.code.replace('.', ""))).collect(),
+            regions.iter().map(|r| Some(r.name.clone())).collect(),
+            regions.iter().map(|r| Some(r.level.to_string())).collect(),
+            regions.iter().map(|r| Some(r.kind.clone())).collect(),
+            regions.iter().map(|r| r.parent.clone()).collect(),
+        ];
+        insert_rows(
+            &mut tx,
+            "ref.wilayah",
+            &["sumber", "kode", "kode_polos", "nama", "level", "jenis", "kode_induk"],
+            &[satu_reference::KEMENDAGRI_VERSION],
+            &cols,
+        )
+        .await?;
+        sqlx::query(
+            "INSERT INTO ref.info (kunci, nilai) VALUES ('wilayah_versi', ?1) \
+             ON CONFLICT (kunci) DO UPDATE SET nilai = excluded.nilai",
+        )
+        .bind(satu_reference::KEMENDAGRI_VERSION)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(MigrationReport { regions_loaded: regions.len() })
+    }
+
+    async fn sync_metadata(&self, d: &Deployment) -> Result<(), WarehouseError> {
+        let mut tx = self.pool.begin().await?;
+        for o in &d.organisations {
+            sqlx::query(
+                "INSERT INTO meta.organisasi (kode, nama, peran) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (kode) DO UPDATE SET nama = excluded.nama, peran = excluded.peran",
+            )
+            .bind(&o.code)
+            .bind(&o.name)
+            .bind(o.role.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        for ds in &d.datasets {
+            sqlx::query(
+                "INSERT INTO meta.dataset (slug, judul, opd, frekuensi, akses, prioritas, deskripsi) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (slug) DO UPDATE SET judul = excluded.judul, \
+                 opd = excluded.opd, frekuensi = excluded.frekuensi, akses = excluded.akses, \
+                 prioritas = excluded.prioritas, deskripsi = excluded.deskripsi",
+            )
+            .bind(&ds.slug)
+            .bind(&ds.title)
+            .bind(&ds.opd)
+            .bind(ds.frequency.as_str())
+            .bind(ds.access.as_str())
+            .bind(ds.prioritas)
+            .bind(&ds.description)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for ind in &d.indicators {
+            sqlx::query(
+                "INSERT INTO meta.indikator (kode, nama, satuan, konsep, definisi, ukuran, dimensi) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (kode) DO UPDATE SET nama = excluded.nama, \
+                 satuan = excluded.satuan, konsep = excluded.konsep, definisi = excluded.definisi, \
+                 ukuran = excluded.ukuran, dimensi = excluded.dimensi",
+            )
+            .bind(&ind.code)
+            .bind(&ind.name)
+            .bind(&ind.satuan)
+            .bind(&ind.konsep)
+            .bind(&ind.definisi)
+            .bind(&ind.ukuran)
+            .bind(ind.dimensi.join(","))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut dims = satu_config::Dimension::builtin();
+        dims.retain(|b| !d.dimensions.iter().any(|x| x.code == b.code));
+        dims.extend(d.dimensions.iter().cloned());
+        for dim in &dims {
+            sqlx::query("INSERT INTO ref.dimensi (kode, nama) VALUES (?1, ?2) ON CONFLICT (kode) DO UPDATE SET nama = excluded.nama")
+                .bind(&dim.code)
+                .bind(&dim.name)
+                .execute(&mut *tx)
+                .await?;
+            for (code, label) in &dim.values {
+                sqlx::query(
+                    "INSERT INTO ref.kode_dimensi (dimensi, kode, label) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (dimensi, kode) DO UPDATE SET label = excluded.label",
+                )
+                .bind(&dim.code)
+                .bind(code)
+                .bind(label)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn begin_run(&self, pipeline: &str) -> Result<i64, WarehouseError> {
+        let id = sqlx::query_scalar("INSERT INTO etl.run (pipeline, started_at, status) VALUES (?1, ?2, 'running') RETURNING id")
+            .bind(pipeline)
+            .bind(now())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(id)
+    }
+
+    async fn state(&self, pipeline: &str) -> Result<Option<SourceState>, WarehouseError> {
+        let raw: Option<String> = sqlx::query_scalar("SELECT state FROM etl.state WHERE pipeline = ?1")
+            .bind(pipeline)
+            .fetch_optional(&self.pool)
+            .await?;
+        raw.map(|s| serde_json::from_str(&s).map(SourceState))
+            .transpose()
+            .map_err(|e| WarehouseError::Batch(format!("stored state of `{pipeline}` is not JSON: {e}")))
+    }
+
+    async fn commit_batch(&self, load: BatchLoad<'_>) -> Result<RowCounts, WarehouseError> {
+        let obs = string_columns(
+            load.observations,
+            &["kode_wilayah", "periode", "dimensi_kunci", "nilai", "status_nilai", "nilai_mentah", "lokasi_sumber"],
+        )?;
+        let rejects = string_columns(load.rejects, &["aturan", "pesan", "kolom", "nilai_mentah", "lokasi_sumber", "baris"])?;
+        let at = now();
+        let run = load.run_id.to_string();
+        let mut tx = self.pool.begin().await?;
+
+        // Stage, classify against the current versions, close changed ones, insert new versions.
+        sqlx::query(
+            "CREATE TEMP TABLE IF NOT EXISTS stage_observasi (kode_wilayah TEXT, periode TEXT, \
+             dimensi_kunci TEXT, nilai NUMERIC, status_nilai TEXT, nilai_mentah TEXT, lokasi_sumber TEXT, \
+             cur_id INTEGER, same INTEGER)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM temp.stage_observasi").execute(&mut *tx).await?;
+        insert_rows(
+            &mut tx,
+            "temp.stage_observasi",
+            &["kode_wilayah", "periode", "dimensi_kunci", "nilai", "status_nilai", "nilai_mentah", "lokasi_sumber"],
+            &[],
+            &obs,
+        )
+        .await?;
+        sqlx::query(
+            "UPDATE temp.stage_observasi AS s SET cur_id = o.id, \
+               same = (o.nilai IS s.nilai AND o.status_nilai = s.status_nilai AND o.satuan = ?3) \
+             FROM dw.observasi AS o \
+             WHERE o.berlaku_sampai IS NULL AND o.dataset = ?1 AND o.indikator = ?2 \
+               AND o.kode_wilayah = s.kode_wilayah AND o.periode = s.periode AND o.dimensi_kunci = s.dimensi_kunci",
+        )
+        .bind(load.dataset)
+        .bind(load.indikator)
+        .bind(load.satuan)
+        .execute(&mut *tx)
+        .await?;
+        let (inserted, updated, unchanged): (i64, i64, i64) = sqlx::query_as(
+            "SELECT coalesce(sum(cur_id IS NULL), 0), coalesce(sum(cur_id IS NOT NULL AND same = 0), 0), \
+             coalesce(sum(same = 1), 0) FROM temp.stage_observasi",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE dw.observasi SET berlaku_sampai = ?1, diganti_run_id = ?2 \
+             WHERE id IN (SELECT cur_id FROM temp.stage_observasi WHERE same = 0)",
+        )
+        .bind(&at)
+        .bind(load.run_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO dw.observasi (dataset, indikator, kode_wilayah, periode, dimensi_kunci, nilai, satuan, \
+               status_nilai, nilai_mentah, lokasi_sumber, run_id, berlaku_mulai) \
+             SELECT ?1, ?2, kode_wilayah, periode, dimensi_kunci, nilai, ?3, status_nilai, nilai_mentah, \
+               lokasi_sumber, ?4, ?5 FROM temp.stage_observasi WHERE cur_id IS NULL OR same = 0",
+        )
+        .bind(load.dataset)
+        .bind(load.indikator)
+        .bind(load.satuan)
+        .bind(load.run_id)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+
+        insert_rows(
+            &mut tx,
+            "etl.reject",
+            &["run_id", "pipeline", "rule", "message", "column_name", "raw_value", "location", "row_json"],
+            &[&run, load.pipeline],
+            &rejects,
+        )
+        .await?;
+        for p in load.periods {
+            sqlx::query("INSERT INTO ref.periode (kode, jenis, mulai, selesai) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (kode) DO NOTHING")
+                .bind(&p.kode)
+                .bind(p.jenis)
+                .bind(&p.mulai)
+                .bind(&p.selesai)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(state) = load.checkpoint {
+            sqlx::query(
+                "INSERT INTO etl.state (pipeline, state, run_id, updated_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (pipeline) DO UPDATE SET state = excluded.state, run_id = excluded.run_id, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(load.pipeline)
+            .bind(state.0.to_string())
+            .bind(load.run_id)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let counts = RowCounts {
+            inserted: inserted as u64,
+            updated: updated as u64,
+            unchanged: unchanged as u64,
+            ..load.counts
+        };
+        sqlx::query(
+            "UPDATE etl.run SET rows_read = rows_read + ?2, rows_inserted = rows_inserted + ?3, \
+             rows_updated = rows_updated + ?4, rows_unchanged = rows_unchanged + ?5, \
+             rows_rejected = rows_rejected + ?6, rows_filtered = rows_filtered + ?7, \
+             rows_duplicate = rows_duplicate + ?8 WHERE id = ?1",
+        )
+        .bind(load.run_id)
+        .bind(counts.read as i64)
+        .bind(counts.inserted as i64)
+        .bind(counts.updated as i64)
+        .bind(counts.unchanged as i64)
+        .bind(counts.rejected as i64)
+        .bind(counts.filtered as i64)
+        .bind(counts.duplicates as i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn finish_run(&self, run_id: i64, outcome: Result<(), String>) -> Result<(), WarehouseError> {
+        let (status, error) = match outcome {
+            Ok(()) => ("success", None),
+            Err(e) => ("failed", Some(e)),
+        };
+        sqlx::query("UPDATE etl.run SET finished_at = ?2, status = ?3, error = ?4 WHERE id = ?1")
+            .bind(run_id)
+            .bind(now())
+            .bind(status)
+            .bind(error)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn run(&self, run_id: i64) -> Result<Option<RunRecord>, WarehouseError> {
+        let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM etl.run WHERE id = ?1"))
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(run_record).transpose()?)
+    }
+
+    async fn last_runs(&self) -> Result<Vec<RunRecord>, WarehouseError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RUN_COLUMNS} FROM etl.run WHERE id IN (SELECT max(id) FROM etl.run GROUP BY pipeline) ORDER BY pipeline"
+        ))
+        .fetch_all(&self.read_pool)
+        .await?;
+        Ok(rows.iter().map(run_record).collect::<Result<_, _>>()?)
+    }
+
+    async fn query(&self, sql: &str) -> Result<QueryResult, WarehouseError> {
+        let rows = sqlx::query(sql).fetch_all(&self.read_pool).await?;
+        let columns = match rows.first() {
+            Some(r) => r.columns().iter().map(|c| c.name().to_string()).collect(),
+            None => sqlx::Executor::describe(&self.read_pool, sql)
+                .await?
+                .columns()
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect(),
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut values = Vec::with_capacity(r.len());
+            for i in 0..r.len() {
+                let raw = r.try_get_raw(i)?;
+                let v = if raw.is_null() {
+                    serde_json::Value::Null
+                } else {
+                    match raw.type_info().name() {
+                        "INTEGER" => r.try_get::<i64, _>(i)?.into(),
+                        "REAL" => r.try_get::<f64, _>(i)?.into(),
+                        "BLOB" => {
+                            let b: Vec<u8> = r.try_get(i)?;
+                            b.iter().map(|x| format!("{x:02x}")).collect::<String>().into()
+                        }
+                        _ => r.try_get::<String, _>(i)?.into(),
+                    }
+                };
+                values.push(v);
+            }
+            out.push(values);
+        }
+        Ok(QueryResult { columns, rows: out })
+    }
+}
