@@ -9,8 +9,8 @@
 use futures::StreamExt;
 use polars::prelude::*;
 use satu_core::{
-    Batch, BatchStream, Catalog, CatalogColumn, CatalogEntry, ReadContext, Source, SourceError,
-    SourceState, LOCATION_COLUMN,
+    Batch, BatchStream, Catalog, CatalogColumn, CatalogEntry, ReadContext, Source, SourceError, SourceState,
+    LOCATION_COLUMN,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -228,7 +228,16 @@ struct LfReader<R> {
 
 impl<R: Read> LfReader<R> {
     fn new(inner: R) -> Self {
-        Self { inner, buf: vec![0; 1 << 16], pos: 0, len: 0, pending_cr: false, eof: false, emitted: 0, last: 0 }
+        Self {
+            inner,
+            buf: vec![0; 1 << 16],
+            pos: 0,
+            len: 0,
+            pending_cr: false,
+            eof: false,
+            emitted: 0,
+            last: 0,
+        }
     }
 }
 
@@ -324,7 +333,8 @@ impl<'a> Reader<'a> {
             }
             let mut fields = Vec::with_capacity(self.record.len());
             for (i, raw) in self.record.iter().enumerate() {
-                let raw = if self.first && i == 0 { raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw) } else { raw };
+                let raw =
+                    if self.first && i == 0 { raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw) } else { raw };
                 fields.push(self.decode(raw, line)?);
             }
             self.first = false;
@@ -339,7 +349,8 @@ impl<'a> Reader<'a> {
         let src = self.inner.get_ref();
         let unterminated = src.eof && after.byte() == src.emitted && src.last != b'\n';
         let end_line = if unterminated { after.line() } else { after.line().saturating_sub(1) };
-        let inner_breaks = self.record.iter().map(|f| f.iter().filter(|b| **b == b'\n').count() as u64).sum::<u64>();
+        let inner_breaks =
+            self.record.iter().map(|f| f.iter().filter(|b| **b == b'\n').count() as u64).sum::<u64>();
         end_line.saturating_sub(inner_breaks).max(1)
     }
 
@@ -374,7 +385,10 @@ impl<'a> Reader<'a> {
                     return Err(SourceError::data(at, format!("header column {} has no name", i + 1)));
                 }
                 if n == LOCATION_COLUMN || names[..i].contains(n) {
-                    return Err(SourceError::data(at, format!("header column `{n}` is duplicated or reserved")));
+                    return Err(SourceError::data(
+                        at,
+                        format!("header column `{n}` is duplicated or reserved"),
+                    ));
                 }
             }
             return Ok(names);
@@ -418,7 +432,9 @@ impl BatchBuilder {
             .names
             .iter()
             .zip(self.columns.iter_mut())
-            .map(|(n, v)| Column::new(n.as_str().into(), std::mem::replace(v, Vec::with_capacity(self.capacity))))
+            .map(|(n, v)| {
+                Column::new(n.as_str().into(), std::mem::replace(v, Vec::with_capacity(self.capacity)))
+            })
             .collect();
         let locations = std::mem::replace(&mut self.locations, Vec::with_capacity(self.capacity));
         cols.push(Column::new(LOCATION_COLUMN.into(), locations));
@@ -440,7 +456,12 @@ mod tests {
         serde_json::from_value(v).expect("valid test config")
     }
 
-    async fn read_all(dir: &Path, cfg: CsvConfig, batch_rows: usize, state: Option<SourceState>) -> Result<Vec<Batch>, SourceError> {
+    async fn read_all(
+        dir: &Path,
+        cfg: CsvConfig,
+        batch_rows: usize,
+        state: Option<SourceState>,
+    ) -> Result<Vec<Batch>, SourceError> {
         let cx = ReadContext { pipeline: "t".into(), batch_rows, state };
         Box::new(CsvSource::new(cfg, dir)).read(cx).try_collect().await
     }
@@ -467,10 +488,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn latin1_text_is_decoded_and_invalid_utf8_is_a_clear_error() -> Result<(), Box<dyn std::error::Error>> {
+    async fn latin1_text_is_decoded_and_invalid_utf8_is_a_clear_error(
+    ) -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         std::fs::write(dir.path().join("l.csv"), b"nama,ket\nKauman,caf\xe9\n")?;
-        let batches = read_all(dir.path(), config("l.csv", serde_json::json!({ "encoding": "latin1" })), 10, None).await?;
+        let batches =
+            read_all(dir.path(), config("l.csv", serde_json::json!({ "encoding": "latin1" })), 10, None)
+                .await?;
         assert_eq!(batches[0].df.column("ket")?.str()?.get(0), Some("café"));
         let err = read_all(dir.path(), config("l.csv", serde_json::json!({})), 10, None).await.err();
         let err = err.map(|e| e.to_string()).unwrap_or_default();
@@ -490,7 +514,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn resumes_after_the_committed_rows_of_an_unchanged_file() -> Result<(), Box<dyn std::error::Error>> {
+    async fn resumes_after_the_committed_rows_of_an_unchanged_file() -> Result<(), Box<dyn std::error::Error>>
+    {
         let dir = tempfile::tempdir()?;
         std::fs::write(dir.path().join("n.csv"), "n\n1\n2\n3\n4\n5\n")?;
         let all = read_all(dir.path(), config("n.csv", serde_json::json!({})), 2, None).await?;

@@ -154,7 +154,11 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
             };
             if let Some(unknown) = names.iter().find(|n| d.pipeline(n).is_none()) {
                 let known: Vec<&str> = d.pipelines.iter().map(|p| p.name.as_str()).collect();
-                eprintln!("error: no pipeline `{unknown}` in {} (known: {})", cli.config.display(), known.join(", "));
+                eprintln!(
+                    "error: no pipeline `{unknown}` in {} (known: {})",
+                    cli.config.display(),
+                    known.join(", ")
+                );
                 return Ok(ExitCode::from(exit::INVALID));
             }
             let wh = match open_warehouse(&d).await {
@@ -170,7 +174,10 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
             for name in &names {
                 let bar = progress.add(output::spinner(name));
                 let report = satu_runtime::run_pipeline(&d, wh.as_ref(), name, &|p| {
-                    bar.set_message(format!("{}: {} rows read, {} batches", p.pipeline, p.counts.read, p.batches));
+                    bar.set_message(format!(
+                        "{}: {} rows read, {} batches",
+                        p.pipeline, p.counts.read, p.batches
+                    ));
                 })
                 .await;
                 bar.finish_and_clear();

@@ -99,14 +99,27 @@ pub fn print_query(result: &QueryResult, format: Format) -> anyhow::Result<()> {
 /// Prints run records as `status` shows them.
 pub fn print_runs(runs: &[RunRecord], format: Format) -> anyhow::Result<()> {
     let columns = [
-        "pipeline", "status", "run", "started_at", "finished_at", "read", "inserted", "updated", "unchanged",
-        "rejected", "filtered", "duplicates", "balanced", "error",
+        "pipeline",
+        "status",
+        "run",
+        "started_at",
+        "finished_at",
+        "read",
+        "inserted",
+        "updated",
+        "unchanged",
+        "rejected",
+        "filtered",
+        "duplicates",
+        "balanced",
+        "error",
     ];
     let rows = runs
         .iter()
         .map(|r| {
             let c = r.counts;
-            let balanced = if r.status == "never run" { String::new() } else { c.verify().is_ok().to_string() };
+            let balanced =
+                if r.status == "never run" { String::new() } else { c.verify().is_ok().to_string() };
             vec![
                 r.pipeline.clone().into(),
                 r.status.clone().into(),
@@ -131,9 +144,21 @@ pub fn print_runs(runs: &[RunRecord], format: Format) -> anyhow::Result<()> {
             // The table leaves out the timestamps' fractions and the long error text columns
             // stay readable by wrapping.
             let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED).set_header(
-                ["pipeline", "status", "run", "started (UTC)", "read", "ins", "upd", "same", "rej", "filt", "dup", "ok", "error"],
-            );
+            table.load_preset(UTF8_FULL_CONDENSED).set_header([
+                "pipeline",
+                "status",
+                "run",
+                "started (UTC)",
+                "read",
+                "ins",
+                "upd",
+                "same",
+                "rej",
+                "filt",
+                "dup",
+                "ok",
+                "error",
+            ]);
             for row in &result.rows {
                 let mut cells: Vec<String> = row.iter().map(text).collect();
                 cells[3] = cells[3].chars().take(19).collect::<String>().replace('T', " ");

@@ -12,6 +12,6 @@ mod problems;
 mod validate;
 
 pub use load::{interpolate, load, load_str, Loaded};
-pub use validate::parse_schedule;
 pub use model::*;
 pub use problems::{deserialize_at, Problem, Problems};
+pub use validate::parse_schedule;

@@ -259,9 +259,8 @@ pub struct Dimension {
 impl Dimension {
     /// Dimensions Satu knows without configuration.
     pub fn builtin() -> Vec<Dimension> {
-        let map = |pairs: &[(&str, &str)]| {
-            pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
-        };
+        let map =
+            |pairs: &[(&str, &str)]| pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
         vec![Dimension {
             code: "jenis_kelamin".into(),
             name: "Jenis Kelamin".into(),
@@ -279,9 +278,16 @@ impl Dimension {
 }
 
 /// `[[pipeline]]`: one source feeding one target.
+pub type Pipeline = PipelineOf<Target>;
+
+/// A pipeline whose target is `T`: the model reads the pipeline with a raw target first, then
+/// the target on its own, so that a mistake in one does not hide the problems of the other.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Pipeline {
+pub struct PipelineOf<T> {
+    /// Where the pipeline is in the file, e.g. `pipeline[2]`; set by the loader.
+    #[serde(skip)]
+    pub at: String,
     /// Unique name: lower case letters, digits, `-` and `_`.
     pub name: String,
     /// The producing organisation's `code`.
@@ -302,7 +308,7 @@ pub struct Pipeline {
     #[serde(default)]
     pub skip: Vec<SkipRule>,
     /// Where rows go: canonical observations.
-    pub target: Target,
+    pub target: T,
 }
 
 /// `skip = [{ column = "kelurahan", matches = "^(TOTAL|JUMLAH)" }]`: a row whose `column`

@@ -95,11 +95,7 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 /// deserialisation goes on; the first other error (wrong type, missing key, unknown variant)
 /// ends this value. Returns `None` when `T` could not be built; a value built after removing
 /// unknown keys is returned (its problems are recorded) so that later checks still see it.
-pub fn deserialize_at<T: DeserializeOwned>(
-    value: &Value,
-    path: &str,
-    problems: &mut Problems,
-) -> Option<T> {
+pub fn deserialize_at<T: DeserializeOwned>(value: &Value, path: &str, problems: &mut Problems) -> Option<T> {
     let mut value = value.clone();
     // Each loop removes one unknown key; a table cannot hold more keys than this.
     for _ in 0..1000 {
@@ -114,9 +110,8 @@ pub fn deserialize_at<T: DeserializeOwned>(
         let full = join(path, &at);
         if message.starts_with("unknown field") {
             let (key, expected) = names.split_first().map_or(("", &[][..]), |(k, e)| (k.as_str(), e));
-            let hint = suggest(key, expected.iter().map(String::as_str)).unwrap_or_else(|| {
-                format!("known keys: {}", expected.join(", "))
-            });
+            let hint = suggest(key, expected.iter().map(String::as_str))
+                .unwrap_or_else(|| format!("known keys: {}", expected.join(", ")));
             let key_path = if at.rsplit('.').next() == Some(key) { full } else { join(&full, key) };
             problems.push_hint(key_path, format!("unknown key `{key}`"), hint);
             if !remove_key(&mut value, &at, key) {

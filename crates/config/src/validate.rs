@@ -39,8 +39,8 @@ pub(crate) fn validate(value: &Value, base_dir: &Path, problems: &mut Problems) 
         return d;
     };
     for key in root.keys().filter(|k| !SECTIONS.contains(&k.as_str())) {
-        let hint = suggest(key, SECTIONS)
-            .unwrap_or_else(|| format!("known sections: {}", SECTIONS.join(", ")));
+        let hint =
+            suggest(key, SECTIONS).unwrap_or_else(|| format!("known sections: {}", SECTIONS.join(", ")));
         problems.push_hint(key.clone(), format!("unknown section `{key}`"), hint);
     }
     if let Some(v) = root.get("warehouse") {
@@ -53,7 +53,7 @@ pub(crate) fn validate(value: &Value, base_dir: &Path, problems: &mut Problems) 
     d.datasets = items(root, "dataset", problems);
     d.indicators = items(root, "indicator", problems);
     d.dimensions = items(root, "dimension", problems);
-    d.pipelines = items(root, "pipeline", problems);
+    let heads: Vec<PipelineOf<Value>> = items(root, "pipeline", problems);
 
     // References are checked against every name written in the file, including elements that
     // failed to parse, so one mistake is reported once and not again at each reference.
@@ -65,11 +65,43 @@ pub(crate) fn validate(value: &Value, base_dir: &Path, problems: &mut Problems) 
     check_warehouse(&d, problems);
     check_defaults(&d, problems);
     check_metadata(&d, &known, problems);
-    for (i, p) in d.pipelines.iter().enumerate() {
-        check_pipeline(&d, &known, p, &format!("pipeline[{i}]"), problems);
+    for head in heads {
+        check_pipeline(&known, &head, problems);
+        let target_at = join(&head.at, "target");
+        if let Some(target) = deserialize_at::<Target>(&head.target, &target_at, problems) {
+            check_target(&d, &known, &target, &target_at, problems);
+            let PipelineOf { at, name, opd, schedule, description, batch_rows, source, skip, target: _ } =
+                head;
+            d.pipelines.push(Pipeline {
+                at,
+                name,
+                opd,
+                schedule,
+                description,
+                batch_rows,
+                source,
+                skip,
+                target,
+            });
+        }
     }
     unique(d.pipelines.iter().map(|p| p.name.as_str()), "pipeline", "name", problems);
     d
+}
+
+/// Elements that remember where they are in the file.
+trait Located {
+    fn set_at(&mut self, _at: String) {}
+}
+
+impl Located for Organisation {}
+impl Located for Dataset {}
+impl Located for Indicator {}
+impl Located for Dimension {}
+impl<T> Located for PipelineOf<T> {
+    fn set_at(&mut self, at: String) {
+        self.at = at;
+    }
 }
 
 /// The names declared in the file, whether or not their element is valid.
@@ -89,8 +121,8 @@ fn raw_names(root: &serde_json::Map<String, Value>, section: &str, key: &str) ->
 }
 
 /// Reads the array of tables `[[key]]`, each element on its own so that one bad element does
-/// not hide the problems of the others; elements with problems are left out.
-fn items<T: DeserializeOwned>(
+/// not hide the problems of the others; elements that cannot be read are left out.
+fn items<T: DeserializeOwned + Located>(
     root: &serde_json::Map<String, Value>,
     key: &str,
     problems: &mut Problems,
@@ -100,7 +132,12 @@ fn items<T: DeserializeOwned>(
         Some(Value::Array(elems)) => elems
             .iter()
             .enumerate()
-            .filter_map(|(i, v)| deserialize_at(v, &format!("{key}[{i}]"), problems))
+            .filter_map(|(i, v)| {
+                let at = format!("{key}[{i}]");
+                let mut item: T = deserialize_at(v, &at, problems)?;
+                item.set_at(at);
+                Some(item)
+            })
             .collect(),
         Some(_) => {
             problems.push_hint(key, "must be an array of tables", format!("write [[{key}]]"));
@@ -109,19 +146,11 @@ fn items<T: DeserializeOwned>(
     }
 }
 
-fn unique<'a>(
-    names: impl Iterator<Item = &'a str>,
-    section: &str,
-    field: &str,
-    problems: &mut Problems,
-) {
+fn unique<'a>(names: impl Iterator<Item = &'a str>, section: &str, field: &str, problems: &mut Problems) {
     let mut seen = HashSet::new();
     for (i, name) in names.enumerate() {
         if !seen.insert(name) {
-            problems.push(
-                format!("{section}[{i}].{field}"),
-                format!("duplicate {section} {field} `{name}`"),
-            );
+            problems.push(format!("{section}[{i}].{field}"), format!("duplicate {section} {field} `{name}`"));
         }
     }
 }
@@ -146,12 +175,14 @@ fn check_name(path: String, name: &str, problems: &mut Problems) {
 
 fn check_warehouse(d: &Deployment, problems: &mut Problems) {
     let url = d.warehouse.url.expose();
-    if !url.starts_with("sqlite:") {
+    // After a failed `${VAR}` the URL is incomplete: that problem is already reported.
+    let reported = problems.iter().any(|p| p.path == "warehouse.url");
+    if !reported && !url.starts_with("sqlite:") {
         // Never echo the URL: it may carry a password.
         problems.push_hint(
             "warehouse.url",
             "unsupported warehouse URL scheme",
-            "use sqlite://FILE (PostgreSQL arrives with the SQL-sources release)".into(),
+            "use sqlite://FILE; PostgreSQL arrives with the SQL-sources release".into(),
         );
     }
 }
@@ -211,7 +242,8 @@ fn check_ref(known: &HashSet<String>, name: &str, path: &str, what: &str, proble
     }
 }
 
-fn check_pipeline(d: &Deployment, known: &Known, p: &Pipeline, at: &str, problems: &mut Problems) {
+fn check_pipeline(known: &Known, p: &PipelineOf<Value>, problems: &mut Problems) {
+    let at = p.at.as_str();
     check_name(join(at, "name"), &p.name, problems);
     check_ref(&known.organisations, &p.opd, &join(at, "opd"), "organisation", problems);
     if let Some(s) = &p.schedule {
@@ -235,7 +267,6 @@ fn check_pipeline(d: &Deployment, known: &Known, p: &Pipeline, at: &str, problem
             problems.push(format!("{at}.skip[{i}].matches"), format!("invalid regular expression: {e}"));
         }
     }
-    check_target(d, known, &p.target, &join(at, "target"), problems);
 }
 
 fn check_target(d: &Deployment, known: &Known, t: &Target, at: &str, problems: &mut Problems) {

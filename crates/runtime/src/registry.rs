@@ -15,20 +15,19 @@ pub const CONNECTORS: &[&str] = &[
 /// and target mapping. Pure: no file, network or database is touched.
 pub fn check(d: &Deployment) -> Problems {
     let mut problems = Problems::default();
-    for (i, p) in d.pipelines.iter().enumerate() {
-        let at = format!("pipeline[{i}]");
-        if let Err(e) = build_source(d, p, &at) {
+    for p in &d.pipelines {
+        if let Err(e) = build_source(d, p) {
             problems.extend(e);
         }
-        if let Err(e) = Mapper::new(d, p, &at) {
+        if let Err(e) = Mapper::new(d, p) {
             problems.extend(e);
         }
     }
     problems
 }
 
-/// Builds the source of pipeline `p` (found at `at`) from its `source` table, without I/O.
-pub fn build_source(d: &Deployment, p: &Pipeline, at: &str) -> Result<Box<dyn Source>, Problems> {
+/// Builds the source of pipeline `p` from its `source` table, without I/O.
+pub fn build_source(d: &Deployment, p: &Pipeline) -> Result<Box<dyn Source>, Problems> {
     let mut problems = Problems::default();
     let mut table = p.source.clone();
     let kind = table
@@ -36,14 +35,14 @@ pub fn build_source(d: &Deployment, p: &Pipeline, at: &str) -> Result<Box<dyn So
         .and_then(|m| m.remove("type"))
         .and_then(|t| t.as_str().map(str::to_string))
         .unwrap_or_default();
-    let path = format!("{at}.source");
+    let path = format!("{}.source", p.at);
     let source: Option<Box<dyn Source>> = match kind.as_str() {
         #[cfg(feature = "file")]
-        "csv" => deserialize_at::<satu_connector_file::CsvConfig>(&table, &path, &mut problems).and_then(|c| {
+        "csv" => deserialize_at::<satu_connector_file::CsvConfig>(&table, &path, &mut problems).map(|c| {
             for (key, message) in c.problems() {
                 problems.push(format!("{path}.{key}"), message);
             }
-            Some(Box::new(satu_connector_file::CsvSource::new(c, &d.base_dir)) as Box<dyn Source>)
+            Box::new(satu_connector_file::CsvSource::new(c, &d.base_dir)) as Box<dyn Source>
         }),
         "" => None, // reported by satu-config
         other => {

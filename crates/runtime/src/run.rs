@@ -44,8 +44,13 @@ pub async fn run_pipeline(
     progress: &(dyn Fn(&Progress) + Sync),
 ) -> RunReport {
     let started = Instant::now();
-    let mut report =
-        RunReport { pipeline: name.to_string(), run_id: None, counts: RowCounts::default(), elapsed: Duration::ZERO, result: Ok(()) };
+    let mut report = RunReport {
+        pipeline: name.to_string(),
+        run_id: None,
+        counts: RowCounts::default(),
+        elapsed: Duration::ZERO,
+        result: Ok(()),
+    };
     let result = run_inner(d, warehouse, name, progress, &mut report).await;
     if let Some(id) = report.run_id {
         let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
@@ -65,15 +70,9 @@ async fn run_inner(
     progress: &(dyn Fn(&Progress) + Sync),
     report: &mut RunReport,
 ) -> Result<(), RuntimeError> {
-    let (index, pipeline) = d
-        .pipelines
-        .iter()
-        .enumerate()
-        .find(|(_, p)| p.name == name)
-        .ok_or_else(|| RuntimeError::Internal(format!("no pipeline `{name}`")))?;
-    let at = format!("pipeline[{index}]");
-    let source = build_source(d, pipeline, &at).map_err(RuntimeError::Config)?;
-    let mut mapper = Mapper::new(d, pipeline, &at).map_err(RuntimeError::Config)?;
+    let pipeline = d.pipeline(name).ok_or_else(|| RuntimeError::Internal(format!("no pipeline `{name}`")))?;
+    let source = build_source(d, pipeline).map_err(RuntimeError::Config)?;
+    let mut mapper = Mapper::new(d, pipeline).map_err(RuntimeError::Config)?;
     let t = &pipeline.target;
     let satuan = d
         .indicator(&t.indikator)
@@ -127,9 +126,17 @@ async fn run_inner(
         report.counts.add(&counts);
         n += 1;
         tracing::info!(
-            pipeline = name, run_id, batch = seq, read = counts.read, inserted = counts.inserted,
-            updated = counts.updated, unchanged = counts.unchanged, rejected = counts.rejected,
-            filtered = counts.filtered, duplicates = counts.duplicates, "batch committed"
+            pipeline = name,
+            run_id,
+            batch = seq,
+            read = counts.read,
+            inserted = counts.inserted,
+            updated = counts.updated,
+            unchanged = counts.unchanged,
+            rejected = counts.rejected,
+            filtered = counts.filtered,
+            duplicates = counts.duplicates,
+            "batch committed"
         );
         progress(&Progress { pipeline: name.to_string(), batches: n, counts: report.counts });
     }

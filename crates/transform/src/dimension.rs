@@ -55,9 +55,20 @@ mod tests {
 
     #[test]
     fn sex_aliases() {
-        let jk = Dimension::builtin().into_iter().find(|d| d.code == "jenis_kelamin").map(|d| DimensionMapper::new(&d));
+        let jk = Dimension::builtin()
+            .into_iter()
+            .find(|d| d.code == "jenis_kelamin")
+            .map(|d| DimensionMapper::new(&d));
         let jk = jk.expect("jenis_kelamin is built in");
-        for (raw, code) in [("L", "L"), ("LK", "L"), ("Laki-laki", "L"), ("laki laki", "L"), (" p ", "P"), ("PR", "P"), ("Perempuan", "P")] {
+        for (raw, code) in [
+            ("L", "L"),
+            ("LK", "L"),
+            ("Laki-laki", "L"),
+            ("laki laki", "L"),
+            (" p ", "P"),
+            ("PR", "P"),
+            ("Perempuan", "P"),
+        ] {
             assert_eq!(jk.map(Some(raw)), Ok(code), "{raw}");
         }
         assert_eq!(jk.map(None).map_err(|r| r.rule), Err("dimensi_kosong"));

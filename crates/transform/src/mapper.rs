@@ -21,13 +21,13 @@ pub const REJECT_COLUMNS: [&str; 6] = ["aturan", "pesan", "kolom", "nilai_mentah
 /// A batch that cannot be mapped at all (as opposed to rows that are rejected).
 #[derive(Debug, thiserror::Error)]
 pub enum TransformError {
-    /// The batch lacks a column the target needs.
-    #[error("pipeline `{pipeline}`: the source has no column `{column}` (it has: {available})")]
+    /// The batch lacks columns the target needs.
+    #[error("pipeline `{pipeline}`: the source has no column {missing} (it has: {available})")]
     MissingColumn {
         /// Pipeline name.
         pipeline: String,
-        /// The missing column.
-        column: String,
+        /// The missing columns, quoted and comma-separated.
+        missing: String,
         /// The columns the source does have.
         available: String,
     },
@@ -95,10 +95,11 @@ pub struct Mapper {
 }
 
 impl Mapper {
-    /// Compiles `pipeline.target` (found at `at`, e.g. `pipeline[0]`). Problems are config
-    /// errors: an unknown area, a bad fixed period. Pure: no I/O.
-    pub fn new(d: &Deployment, pipeline: &Pipeline, at: &str) -> Result<Self, Problems> {
+    /// Compiles `pipeline.target`. Problems are config errors (an unknown area, a bad fixed
+    /// period), located at the pipeline's place in the file. Pure: no I/O.
+    pub fn new(d: &Deployment, pipeline: &Pipeline) -> Result<Self, Problems> {
         let mut problems = Problems::default();
+        let at = pipeline.at.as_str();
         let t = &pipeline.target;
         let regions = RegionResolver::new(&t.wilayah)
             .map_err(|e| problems.push(format!("{at}.target.wilayah.within"), e))
@@ -126,7 +127,8 @@ impl Mapper {
         for (code, column) in &t.dimensi {
             match d.dimension(code) {
                 Some(dim) => dims.push((column.clone(), DimensionMapper::new(&dim))),
-                None => problems.push(format!("{at}.target.dimensi.{code}"), format!("unknown dimension `{code}`")),
+                None => problems
+                    .push(format!("{at}.target.dimensi.{code}"), format!("unknown dimension `{code}`")),
             }
         }
         let mut skip = Vec::new();
@@ -145,7 +147,11 @@ impl Mapper {
                 regions,
                 periode,
                 nilai_column: t.nilai.column.clone(),
-                number: NumberRules { format: t.nilai.number, integer: t.nilai.integer, pengali: t.nilai.pengali },
+                number: NumberRules {
+                    format: t.nilai.number,
+                    integer: t.nilai.integer,
+                    pengali: t.nilai.pengali,
+                },
                 dims,
                 skip,
                 seen: HashMap::new(),
@@ -179,13 +185,17 @@ impl Mapper {
     /// duplicate), or the filtered count.
     pub fn map(&mut self, df: &DataFrame) -> Result<Mapped, TransformError> {
         let mut cols: HashMap<String, StringChunked> = HashMap::new();
-        for name in self.columns() {
-            if cols.contains_key(name) {
-                continue;
-            }
-            let col = df.column(name).map_err(|_| TransformError::MissingColumn {
+        let mut once = HashSet::new();
+        let missing: Vec<String> = self
+            .columns()
+            .into_iter()
+            .filter(|c| once.insert(*c) && df.column(c).is_err())
+            .map(|c| format!("`{c}`"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(TransformError::MissingColumn {
                 pipeline: self.pipeline.clone(),
-                column: name.to_string(),
+                missing: missing.join(", "),
                 available: df
                     .get_column_names()
                     .iter()
@@ -193,7 +203,13 @@ impl Mapper {
                     .map(|c| c.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
-            })?;
+            });
+        }
+        for name in self.columns() {
+            if cols.contains_key(name) {
+                continue;
+            }
+            let col = df.column(name).map_err(|e| self.polars(e))?;
             let s = col.cast(&DataType::String).map_err(|e| self.polars(e))?;
             let s = s.str().map_err(|e| self.polars(e))?.rechunk().into_owned();
             cols.insert(name.to_string(), s);
@@ -226,20 +242,34 @@ impl Mapper {
                     }
                     let key = format!("{}\u{1f}{}\u{1f}{}", row.wilayah, row.period.code(), row.dims);
                     if let Some(first) = self.seen.get(&key) {
-                        let (rule, message) = if first.nilai == row.value.nilai && first.status == row.value.status {
-                            counts.duplicates += 1;
-                            ("duplikat", format!("same observation as {}", first.location))
-                        } else {
-                            counts.rejected += 1;
-                            ("kunci_ganda", format!(
+                        let (rule, message) =
+                            if first.nilai == row.value.nilai && first.status == row.value.status {
+                                counts.duplicates += 1;
+                                ("duplikat", format!("same observation as {}", first.location))
+                            } else {
+                                counts.rejected += 1;
+                                (
+                                    "kunci_ganda",
+                                    format!(
                                 "a different value for the same region, period and dimensions was read at {}",
                                 first.location
-                            ))
-                        };
-                        rej.push([rule.into(), message, self.nilai_column.clone(), row.raw.clone(), loc, row_json(df, i)]);
+                            ),
+                                )
+                            };
+                        rej.push([
+                            rule.into(),
+                            message,
+                            self.nilai_column.clone(),
+                            row.raw.clone(),
+                            loc,
+                            row_json(df, i),
+                        ]);
                         continue;
                     }
-                    self.seen.insert(key, Seen { nilai: row.value.nilai, status: row.value.status, location: loc.clone() });
+                    self.seen.insert(
+                        key,
+                        Seen { nilai: row.value.nilai, status: row.value.status, location: loc.clone() },
+                    );
                     obs.push_opt([
                         Some(row.wilayah.to_string()),
                         Some(row.period.code()),
@@ -265,7 +295,10 @@ impl Mapper {
     }
 
     /// One row, or the column, raw value and reason it was rejected for.
-    fn map_row<'a>(&mut self, get: &dyn Fn(&str) -> Option<&'a str>) -> Result<Row, (String, String, Reject)> {
+    fn map_row<'a>(
+        &mut self,
+        get: &dyn Fn(&str) -> Option<&'a str>,
+    ) -> Result<Row, (String, String, Reject)> {
         let fail = |col: &str, r: Reject| (col.to_string(), get(col).unwrap_or_default().to_string(), r);
         let wcol = self.wilayah_column.as_str();
         let parent = self.parent_column.as_deref().and_then(get);
@@ -278,18 +311,22 @@ impl Mapper {
         let period = match &self.periode {
             PeriodeRule::Fixed(p) => *p,
             PeriodeRule::Column(c) => period::parse(get(c).unwrap_or_default()).map_err(|r| fail(c, r))?,
-            PeriodeRule::Year(c) => Period::Year(period::year(get(c).unwrap_or_default()).map_err(|r| fail(c, r))?),
+            PeriodeRule::Year(c) => {
+                Period::Year(period::year(get(c).unwrap_or_default()).map_err(|r| fail(c, r))?)
+            }
             PeriodeRule::YearPart { tahun, column, kind } => {
                 let y = period::year(get(tahun).unwrap_or_default()).map_err(|r| fail(tahun, r))?;
                 let raw = get(column).unwrap_or_default();
                 match kind {
                     Part::Month => Period::Month(y, period::month(raw).map_err(|r| fail(column, r))?),
-                    Part::Quarter => {
-                        Period::Quarter(y, period::part(raw, 4, "triwulan_tidak_valid").map_err(|r| fail(column, r))?)
-                    }
-                    Part::Semester => {
-                        Period::Semester(y, period::part(raw, 2, "semester_tidak_valid").map_err(|r| fail(column, r))?)
-                    }
+                    Part::Quarter => Period::Quarter(
+                        y,
+                        period::part(raw, 4, "triwulan_tidak_valid").map_err(|r| fail(column, r))?,
+                    ),
+                    Part::Semester => Period::Semester(
+                        y,
+                        period::part(raw, 2, "semester_tidak_valid").map_err(|r| fail(column, r))?,
+                    ),
                 }
             }
         };
@@ -353,5 +390,142 @@ impl Columns {
         let height = self.0.first().map_or(0, Vec::len);
         let cols = self.0.into_iter().zip(names).map(|(v, n)| Column::new((*n).into(), v)).collect();
         DataFrame::new(height, cols)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap as Env;
+    use std::path::Path;
+
+    const DEPLOYMENT: &str = r#"
+[[organisation]]
+code = "DINKES-3576"
+name = "Dinas Kesehatan"
+
+[[dataset]]
+slug = "kunjungan"
+title = "Kunjungan"
+opd = "DINKES-3576"
+frequency = "bulanan"
+
+[[indicator]]
+code = "kes.kunjungan_puskesmas"
+name = "Kunjungan"
+satuan = "kunjungan"
+dimensi = ["jenis_kelamin", "jenis_kunjungan"]
+
+[[dimension]]
+code = "jenis_kunjungan"
+name = "Jenis Kunjungan"
+values = { BARU = "Baru", LAMA = "Lama" }
+
+[[pipeline]]
+name = "dinkes"
+opd = "DINKES-3576"
+source = { type = "csv", path = "x.csv" }
+skip = [{ column = "kelurahan", matches = "^total" }]
+[pipeline.target]
+dataset = "kunjungan"
+indikator = "kes.kunjungan_puskesmas"
+wilayah = { column = "kelurahan", level = "kelurahan", within = "35.76" }
+periode = { tahun = "tahun", bulan = "bulan" }
+nilai = { column = "jumlah", integer = true }
+dimensi = { jenis_kelamin = "jk", jenis_kunjungan = "jenis_kunjungan" }
+"#;
+
+    fn mapper() -> Mapper {
+        let loaded = satu_config::load_str(DEPLOYMENT, Path::new("."), &Env::new());
+        assert!(loaded.problems.is_empty(), "{}", loaded.problems);
+        let d = loaded.deployment;
+        Mapper::new(&d, &d.pipelines[0]).expect("the test target compiles")
+    }
+
+    /// Fixture F1 of DOMAIN.md §7, one batch.
+    fn f1() -> PolarsResult<DataFrame> {
+        df!(
+            "kelurahan" => ["Kel. Magersari", "MAGERSARI ", "Gunung Gedangan", "Prajurit Kulon", "Wates (Magersari)",
+                            "Desa Jagalan", "Kranggan", "Meri", "Miji", "Sentanan", "Magersari", "TOTAL"],
+            "bulan" => ["Februari", "Pebruari", "02", "Agt", "Nopember", "Maret", "Januari", "13", "April", "Mei", "02", ""],
+            "tahun" => ["2024"; 12],
+            "jk" => [Some("P"), Some("LK"), Some("Perempuan"), Some("L"), Some("P"), Some("Laki-laki"), Some("L"),
+                     Some("P"), None, Some("P"), Some("Perempuan"), None],
+            "jenis_kunjungan" => ["BARU", "LAMA", "BARU", "BARU", "LAMA", "BARU", "BARU", "BARU", "LAMA", "LAMA", "baru", ""],
+            "jumlah" => ["1.234", "987", "  88 ", "1.507", "-", "412", "1,045", "45", "33", "3O", "1.234", "9.999"],
+            LOCATION_COLUMN => (2..14).map(|i| format!("f1.csv:{i}")).collect::<Vec<_>>(),
+        )
+    }
+
+    #[test]
+    fn f1_sorts_every_row_into_one_place() -> Result<(), Box<dyn std::error::Error>> {
+        let mut m = mapper();
+        let out = m.map(&f1()?)?;
+        let expected = df!(
+            "kode_wilayah" => ["35.76.02.1003", "35.76.02.1003", "35.76.02.1001", "35.76.01.1006", "35.76.02.1010", "35.76.03.1004"],
+            "periode" => ["2024-02", "2024-02", "2024-02", "2024-08", "2024-11", "2024-03"],
+            "dimensi_kunci" => [
+                "jenis_kelamin=P|jenis_kunjungan=BARU", "jenis_kelamin=L|jenis_kunjungan=LAMA",
+                "jenis_kelamin=P|jenis_kunjungan=BARU", "jenis_kelamin=L|jenis_kunjungan=BARU",
+                "jenis_kelamin=P|jenis_kunjungan=LAMA", "jenis_kelamin=L|jenis_kunjungan=BARU",
+            ],
+            "nilai" => ["1234", "987", "88", "1507", "0", "412"],
+            "status_nilai" => ["tetap", "tetap", "tetap", "tetap", "nihil", "tetap"],
+            "nilai_mentah" => ["1.234", "987", "  88 ", "1.507", "-", "412"],
+            "lokasi_sumber" => ["f1.csv:2", "f1.csv:3", "f1.csv:4", "f1.csv:5", "f1.csv:6", "f1.csv:7"],
+        )?;
+        assert!(out.observations.equals_missing(&expected), "{}", out.observations);
+        let rules: Vec<(Option<&str>, Option<&str>)> = out
+            .rejects
+            .column("aturan")?
+            .str()?
+            .iter()
+            .zip(out.rejects.column("lokasi_sumber")?.str()?.iter())
+            .collect();
+        assert_eq!(
+            rules,
+            vec![
+                (Some("angka_ambigu"), Some("f1.csv:8")),
+                (Some("bulan_tidak_valid"), Some("f1.csv:9")),
+                (Some("dimensi_kosong"), Some("f1.csv:10")),
+                (Some("angka_tidak_valid"), Some("f1.csv:11")),
+                (Some("duplikat"), Some("f1.csv:12")),
+            ]
+        );
+        let c = out.counts;
+        assert_eq!((c.read, c.rejected, c.duplicates, c.filtered), (12, 4, 1, 1));
+        assert_eq!(c.read, out.observations.height() as u64 + c.rejected + c.duplicates + c.filtered);
+        let row: serde_json::Value =
+            serde_json::from_str(out.rejects.column("baris")?.str()?.get(0).unwrap_or("{}"))?;
+        assert_eq!(row["jumlah"], "1,045");
+        Ok(())
+    }
+
+    #[test]
+    fn duplicates_are_found_across_batches_and_conflicts_rejected() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let mut m = mapper();
+        let batch = |v: &str| {
+            df!("kelurahan" => ["Meri"], "bulan" => ["1"], "tahun" => ["2024"], "jk" => ["L"],
+                "jenis_kunjungan" => ["BARU"], "jumlah" => [v], LOCATION_COLUMN => ["b.csv:2"])
+        };
+        assert_eq!(m.map(&batch("5")?)?.observations.height(), 1);
+        assert_eq!(m.map(&batch("5")?)?.counts.duplicates, 1);
+        let conflict = m.map(&batch("6")?)?;
+        assert_eq!(conflict.counts.rejected, 1);
+        assert_eq!(conflict.rejects.column("aturan")?.str()?.get(0), Some("kunci_ganda"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_missing_column_is_a_clear_error() -> Result<(), Box<dyn std::error::Error>> {
+        let mut m = mapper();
+        let df = df!("kelurahan" => ["Meri"], "bulan" => ["1"])?;
+        let err = m.map(&df).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("pipeline `dinkes`") && err.contains("no column `jumlah`, `tahun`, `jk`"),
+            "{err}"
+        );
+        Ok(())
     }
 }

@@ -122,16 +122,16 @@ fn parse_id(s: &str) -> Result<Decimal, Reject> {
         if !int.contains('.') && f.len() == 3 && (1..=3).contains(&int.len()) {
             return Err(Reject::new(
                 "angka_ambigu",
-                format!("`{s}` is ambiguous: {int}{f} with an English thousands comma, or {int},{f} \
-                         as an Indonesian decimal; write it as `{int}.{f}` or `{int},{f}0`"),
+                format!(
+                    "`{s}` is ambiguous: {int}{f} with an English thousands comma, or {int},{f} \
+                         as an Indonesian decimal; write it as `{int}.{f}` or `{int},{f}0`"
+                ),
             ));
         }
     }
     let groups: Vec<&str> = int.split('.').collect();
     let well_grouped = groups.len() == 1
-        || (!groups[0].is_empty()
-            && groups[0].len() <= 3
-            && groups[1..].iter().all(|g| g.len() == 3));
+        || (!groups[0].is_empty() && groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3));
     if int.is_empty() || !well_grouped {
         return Err(invalid(s, "`.` groups thousands in groups of three digits (1.234.567)"));
     }
@@ -205,7 +205,10 @@ mod tests {
         let ribu = NumberRules { pengali: Some(1000), ..Default::default() };
         assert_eq!(parse("45,9", &ribu).map(|v| v.nilai.map(|d| d.to_string())), Ok(Some("45900".into())));
         let plain = NumberRules { format: NumberFormat::Plain, ..Default::default() };
-        assert_eq!(parse("1234.5", &plain).map(|v| v.nilai.map(|d| d.to_string())), Ok(Some("1234.5".into())));
+        assert_eq!(
+            parse("1234.5", &plain).map(|v| v.nilai.map(|d| d.to_string())),
+            Ok(Some("1234.5".into()))
+        );
         assert_eq!(parse("1,5", &plain).map_err(|r| r.rule), Err("angka_tidak_valid"));
     }
 }

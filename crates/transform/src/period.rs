@@ -74,11 +74,38 @@ fn days_in_month(y: i32, m: u8) -> u8 {
 }
 
 const MONTHS: [(&str, u8); 32] = [
-    ("JANUARI", 1), ("JAN", 1), ("FEBRUARI", 2), ("PEBRUARI", 2), ("FEB", 2), ("PEB", 2),
-    ("MARET", 3), ("MAR", 3), ("APRIL", 4), ("APR", 4), ("MEI", 5), ("JUNI", 6), ("JUN", 6),
-    ("JULI", 7), ("JUL", 7), ("AGUSTUS", 8), ("AGT", 8), ("AGS", 8), ("AGU", 8), ("AGUST", 8),
-    ("SEPTEMBER", 9), ("SEPT", 9), ("SEP", 9), ("OKTOBER", 10), ("OKT", 10), ("NOVEMBER", 11),
-    ("NOPEMBER", 11), ("NOV", 11), ("NOP", 11), ("DESEMBER", 12), ("DES", 12), ("DEC", 12),
+    ("JANUARI", 1),
+    ("JAN", 1),
+    ("FEBRUARI", 2),
+    ("PEBRUARI", 2),
+    ("FEB", 2),
+    ("PEB", 2),
+    ("MARET", 3),
+    ("MAR", 3),
+    ("APRIL", 4),
+    ("APR", 4),
+    ("MEI", 5),
+    ("JUNI", 6),
+    ("JUN", 6),
+    ("JULI", 7),
+    ("JUL", 7),
+    ("AGUSTUS", 8),
+    ("AGT", 8),
+    ("AGS", 8),
+    ("AGU", 8),
+    ("AGUST", 8),
+    ("SEPTEMBER", 9),
+    ("SEPT", 9),
+    ("SEP", 9),
+    ("OKTOBER", 10),
+    ("OKT", 10),
+    ("NOVEMBER", 11),
+    ("NOPEMBER", 11),
+    ("NOV", 11),
+    ("NOP", 11),
+    ("DESEMBER", 12),
+    ("DES", 12),
+    ("DEC", 12),
 ];
 
 const ROMAN: [&str; 12] = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"];
@@ -156,7 +183,9 @@ pub fn parse(raw: &str) -> Result<Period, Reject> {
     let rest: Vec<&str> = tokens.iter().enumerate().filter(|(i, _)| *i != yi).map(|(_, t)| *t).collect();
     match rest.as_slice() {
         [] => Ok(Period::Year(y)),
-        [w, n] if ["SEMESTER", "SMT"].contains(w) => Ok(Period::Semester(y, part(n, 2, "periode_tidak_valid")?)),
+        [w, n] if ["SEMESTER", "SMT"].contains(w) => {
+            Ok(Period::Semester(y, part(n, 2, "periode_tidak_valid")?))
+        }
         [w, n] if ["TRIWULAN", "TW", "KUARTAL"].contains(w) => {
             Ok(Period::Quarter(y, part(n, 4, "periode_tidak_valid")?))
         }
@@ -188,9 +217,20 @@ mod tests {
     #[test]
     fn months_in_all_their_spellings() {
         for (raw, m) in [
-            ("Februari", 2), ("Pebruari", 2), ("02", 2), ("2", 2), ("II", 2), ("Agt", 8),
-            ("Ags", 8), ("agustus", 8), ("Nopember", 11), ("November", 11), ("Sept", 9),
-            ("Des", 12), ("XII", 12), (" mei ", 5),
+            ("Februari", 2),
+            ("Pebruari", 2),
+            ("02", 2),
+            ("2", 2),
+            ("II", 2),
+            ("Agt", 8),
+            ("Ags", 8),
+            ("agustus", 8),
+            ("Nopember", 11),
+            ("November", 11),
+            ("Sept", 9),
+            ("Des", 12),
+            ("XII", 12),
+            (" mei ", 5),
         ] {
             assert_eq!(month(raw), Ok(m), "{raw}");
         }

@@ -15,8 +15,17 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 const PREFIXES: [&str; 11] = [
-    "KELURAHAN", "KECAMATAN", "KABUPATEN", "PROVINSI", "KEL.", "KEC.", "KAB.", "PROV.", "DESA",
-    "DS.", "KOTA",
+    "KELURAHAN",
+    "KECAMATAN",
+    "KABUPATEN",
+    "PROVINSI",
+    "KEL.",
+    "KEC.",
+    "KAB.",
+    "PROV.",
+    "DESA",
+    "DS.",
+    "KOTA",
 ];
 
 /// Normalises a region name for matching: `Kel. Prajurit Kulon` → `PRAJURITKULON`.
@@ -101,7 +110,8 @@ impl RegionResolver {
             return Err(format!(
                 "`{}` ({}) is not above the level `{:?}`",
                 within.code, within.name, spec.level
-            ).to_lowercase());
+            )
+            .to_lowercase());
         }
         let prefix = format!("{}.", within.code);
         let mut names: HashMap<String, Vec<&'static Region>> = HashMap::new();
@@ -115,7 +125,12 @@ impl RegionResolver {
 
     /// Resolves `raw`, with an optional parent name or code and an optional name that must
     /// agree with a code.
-    pub fn resolve(&mut self, raw: &str, parent: Option<&str>, name: Option<&str>) -> Result<Resolved, Reject> {
+    pub fn resolve(
+        &mut self,
+        raw: &str,
+        parent: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<Resolved, Reject> {
         let key = (raw.to_string(), parent.map(str::to_string));
         let answer = match self.cache.get(&key) {
             Some(hit) => hit.clone(),
@@ -128,7 +143,12 @@ impl RegionResolver {
         match name.map(str::trim).filter(|n| !n.is_empty()) {
             Some(n) if normalise_name(n) != normalise_name(answer.name) => Err(Reject::new(
                 "kode_nama_tidak_cocok",
-                format!("code `{}` is {} ({}), but the row names `{n}`", raw.trim(), answer.code, answer.name),
+                format!(
+                    "code `{}` is {} ({}), but the row names `{n}`",
+                    raw.trim(),
+                    answer.code,
+                    answer.name
+                ),
             )),
             _ => Ok(answer),
         }
@@ -164,7 +184,9 @@ impl RegionResolver {
             return self.resolve_code(value);
         }
         let wanted = normalise_name(value);
-        let Some(candidates) = self.names.get(&wanted).map(|c| self.same_kind(value, c)).filter(|c| !c.is_empty()) else {
+        let Some(candidates) =
+            self.names.get(&wanted).map(|c| self.same_kind(value, c)).filter(|c| !c.is_empty())
+        else {
             return Err(Reject::new(
                 "wilayah_tidak_dikenal",
                 format!("`{value}` is not a {} in {}", self.level_name(), self.area()),
@@ -204,7 +226,11 @@ impl RegionResolver {
                 let list: Vec<String> = many.iter().map(|r| format!("{} {}", r.code, r.name)).collect();
                 Err(Reject::new(
                     "wilayah_ambigu",
-                    format!("`{value}` matches {} regions ({}); give the parent", many.len(), list.join(", ")),
+                    format!(
+                        "`{value}` matches {} regions ({}); give the parent",
+                        many.len(),
+                        list.join(", ")
+                    ),
                 ))
             }
         }
@@ -234,7 +260,10 @@ impl RegionResolver {
             ));
         };
         let Some(r) = lookup(&code) else {
-            return Err(Reject::new("kode_wilayah_tidak_dikenal", format!("`{value}` is not a Kemendagri code")));
+            return Err(Reject::new(
+                "kode_wilayah_tidak_dikenal",
+                format!("`{value}` is not a Kemendagri code"),
+            ));
         };
         if r.level != self.level.number() {
             return Err(Reject::new(

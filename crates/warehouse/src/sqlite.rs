@@ -30,7 +30,8 @@ pub struct SqliteWarehouse {
 
 /// `warehouse.db` → `warehouse.dw.db`.
 fn schema_file(main: &Path, schema: &str) -> PathBuf {
-    let stem = main.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "warehouse".into());
+    let stem =
+        main.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "warehouse".into());
     let ext = main.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| "db".into());
     main.with_file_name(format!("{stem}.{schema}.{ext}"))
 }
@@ -55,7 +56,10 @@ async fn connect(main: &Path, read_only: bool) -> Result<SqlitePool, WarehouseEr
             Box::pin(async move {
                 for (schema, file) in files {
                     // The schema name is one of SCHEMAS (a constant); the file is bound.
-                    sqlx::query(&format!("ATTACH DATABASE ?1 AS {schema}")).bind(file).execute(&mut *conn).await?;
+                    sqlx::query(&format!("ATTACH DATABASE ?1 AS {schema}"))
+                        .bind(file)
+                        .execute(&mut *conn)
+                        .await?;
                 }
                 if read_only {
                     sqlx::query("PRAGMA query_only = ON").execute(&mut *conn).await?;
@@ -160,9 +164,10 @@ const RUN_COLUMNS: &str = "id, pipeline, started_at, finished_at, status, rows_r
 impl Warehouse for SqliteWarehouse {
     async fn migrate(&self) -> Result<MigrationReport, WarehouseError> {
         MIGRATOR.run(&self.pool).await?;
-        let version: Option<String> = sqlx::query_scalar("SELECT nilai FROM ref.info WHERE kunci = 'wilayah_versi'")
-            .fetch_optional(&self.pool)
-            .await?;
+        let version: Option<String> =
+            sqlx::query_scalar("SELECT nilai FROM ref.info WHERE kunci = 'wilayah_versi'")
+                .fetch_optional(&self.pool)
+                .await?;
         if version.as_deref() == Some(satu_reference::KEMENDAGRI_VERSION) {
             return Ok(MigrationReport::default());
         }
@@ -269,11 +274,13 @@ impl Warehouse for SqliteWarehouse {
     }
 
     async fn begin_run(&self, pipeline: &str) -> Result<i64, WarehouseError> {
-        let id = sqlx::query_scalar("INSERT INTO etl.run (pipeline, started_at, status) VALUES (?1, ?2, 'running') RETURNING id")
-            .bind(pipeline)
-            .bind(now())
-            .fetch_one(&self.pool)
-            .await?;
+        let id = sqlx::query_scalar(
+            "INSERT INTO etl.run (pipeline, started_at, status) VALUES (?1, ?2, 'running') RETURNING id",
+        )
+        .bind(pipeline)
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await?;
         Ok(id)
     }
 
@@ -290,9 +297,20 @@ impl Warehouse for SqliteWarehouse {
     async fn commit_batch(&self, load: BatchLoad<'_>) -> Result<RowCounts, WarehouseError> {
         let obs = string_columns(
             load.observations,
-            &["kode_wilayah", "periode", "dimensi_kunci", "nilai", "status_nilai", "nilai_mentah", "lokasi_sumber"],
+            &[
+                "kode_wilayah",
+                "periode",
+                "dimensi_kunci",
+                "nilai",
+                "status_nilai",
+                "nilai_mentah",
+                "lokasi_sumber",
+            ],
         )?;
-        let rejects = string_columns(load.rejects, &["aturan", "pesan", "kolom", "nilai_mentah", "lokasi_sumber", "baris"])?;
+        let rejects = string_columns(
+            load.rejects,
+            &["aturan", "pesan", "kolom", "nilai_mentah", "lokasi_sumber", "baris"],
+        )?;
         let at = now();
         let run = load.run_id.to_string();
         let mut tx = self.pool.begin().await?;
@@ -309,7 +327,15 @@ impl Warehouse for SqliteWarehouse {
         insert_rows(
             &mut tx,
             "temp.stage_observasi",
-            &["kode_wilayah", "periode", "dimensi_kunci", "nilai", "status_nilai", "nilai_mentah", "lokasi_sumber"],
+            &[
+                "kode_wilayah",
+                "periode",
+                "dimensi_kunci",
+                "nilai",
+                "status_nilai",
+                "nilai_mentah",
+                "lokasi_sumber",
+            ],
             &[],
             &obs,
         )

@@ -1,0 +1,129 @@
+//! The contract every warehouse backend passes: migrations load the region list once, a rerun
+//! changes nothing, a changed value is revised (old version closed and kept), values stay exact,
+//! analyst SQL joins across schemas, and queries cannot write.
+
+use polars::prelude::*;
+use satu_core::{RowCounts, SourceState};
+use satu_warehouse::{BatchLoad, Warehouse};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn observations(rows: &[(&str, &str, &str)]) -> PolarsResult<DataFrame> {
+    let n = rows.len();
+    df!(
+        "kode_wilayah" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        "periode" => vec!["2024-02"; n],
+        "dimensi_kunci" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        "nilai" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+        "status_nilai" => vec!["tetap"; n],
+        "nilai_mentah" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+        "lokasi_sumber" => (0..n).map(|i| format!("f.csv:{}", i + 2)).collect::<Vec<_>>(),
+    )
+}
+
+fn no_rejects() -> PolarsResult<DataFrame> {
+    let cols = ["aturan", "pesan", "kolom", "nilai_mentah", "lokasi_sumber", "baris"]
+        .iter()
+        .map(|c| Column::new((*c).into(), Vec::<String>::new()))
+        .collect();
+    DataFrame::new(0, cols)
+}
+
+async fn load(wh: &dyn Warehouse, obs: &DataFrame) -> Result<RowCounts, Box<dyn std::error::Error>> {
+    let run = wh.begin_run("p").await?;
+    let rejects = no_rejects()?;
+    let state = SourceState(serde_json::json!({ "rows": obs.height() }));
+    let counts = wh
+        .commit_batch(BatchLoad {
+            run_id: run,
+            pipeline: "p",
+            dataset: "ds",
+            indikator: "ind",
+            satuan: "jiwa",
+            observations: obs,
+            rejects: &rejects,
+            periods: &[],
+            checkpoint: Some(&state),
+            counts: RowCounts { read: obs.height() as u64, ..Default::default() },
+        })
+        .await?;
+    wh.finish_run(run, Ok(())).await?;
+    Ok(counts)
+}
+
+async fn scalar(wh: &dyn Warehouse, sql: &str) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let r = wh.query(sql).await?;
+    Ok(r.rows.first().and_then(|row| row.first()).cloned().unwrap_or_default())
+}
+
+async fn contract(wh: &dyn Warehouse) -> TestResult {
+    assert_eq!(wh.migrate().await?.regions_loaded, 91_599);
+    assert_eq!(wh.migrate().await?.regions_loaded, 0, "a second migration reloads nothing");
+    assert_eq!(scalar(wh, "SELECT count(*) FROM ref.wilayah").await?, 91_599);
+
+    let first = observations(&[
+        ("35.76.02.1003", "jenis_kelamin=L", "1234"),
+        ("35.76.02.1003", "jenis_kelamin=P", "1234567.89"),
+        ("35.76.01.1006", "jenis_kelamin=L", "12.5"),
+    ])?;
+    let c = load(wh, &first).await?;
+    assert_eq!((c.inserted, c.updated, c.unchanged), (3, 0, 0));
+    assert!(c.verify().is_ok());
+
+    let again = load(wh, &first).await?;
+    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 3), "a rerun changes nothing");
+    assert_eq!(scalar(wh, "SELECT count(*) FROM dw.observasi").await?, 3);
+
+    let revised = observations(&[
+        ("35.76.02.1003", "jenis_kelamin=L", "1234"),
+        ("35.76.02.1003", "jenis_kelamin=P", "1234567.90"),
+        ("35.76.01.1006", "jenis_kelamin=L", "12.5"),
+    ])?;
+    let c = load(wh, &revised).await?;
+    assert_eq!((c.inserted, c.updated, c.unchanged), (0, 1, 2), "one changed value revises one row");
+    assert_eq!(scalar(wh, "SELECT count(*) FROM dw.observasi").await?, 4);
+    assert_eq!(scalar(wh, "SELECT count(*) FROM dw.observasi WHERE berlaku_sampai IS NULL").await?, 3);
+    let old = wh
+        .query("SELECT nilai, diganti_run_id IS NOT NULL FROM dw.observasi WHERE berlaku_sampai IS NOT NULL")
+        .await?;
+    assert_eq!(old.rows, vec![vec![serde_json::json!(1234567.89), serde_json::json!(1)]]);
+
+    // Analyst SQL across schemas, unchanged between backends.
+    let joined = wh
+        .query(
+            "SELECT w.nama, o.nilai FROM dw.observasi o JOIN ref.wilayah w ON w.kode = o.kode_wilayah \
+             WHERE o.berlaku_sampai IS NULL ORDER BY o.id",
+        )
+        .await?;
+    assert_eq!(joined.columns, vec!["nama", "nilai"]);
+    assert_eq!(joined.rows[0], vec![serde_json::json!("Magersari"), serde_json::json!(1234)]);
+    assert_eq!(
+        scalar(wh, "SELECT sum(nilai) FROM dw.observasi WHERE kode_wilayah = '35.76.01.1006'").await?,
+        12.5
+    );
+
+    // The state and the run counts were committed with the rows.
+    assert_eq!(wh.state("p").await?.map(|s| s.0["rows"].clone()), Some(serde_json::json!(3)));
+    let runs = wh.last_runs().await?;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, "success");
+    assert_eq!(runs[0].counts.updated, 1);
+
+    // `query` is read-only.
+    assert!(wh.query("DELETE FROM dw.observasi").await.is_err());
+    assert!(wh.query("CREATE TABLE dw.x (a INTEGER)").await.is_err());
+    assert_eq!(scalar(wh, "SELECT count(*) FROM dw.observasi").await?, 4);
+    Ok(())
+}
+
+#[tokio::test]
+async fn sqlite_backend_passes_the_contract() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let url = satu_core::Secret::new("sqlite://sub/warehouse.db");
+    let wh = satu_warehouse::open(&url, dir.path()).await?;
+    contract(wh.as_ref()).await?;
+    for schema in ["ref", "meta", "etl", "dw"] {
+        assert!(dir.path().join(format!("sub/warehouse.{schema}.db")).exists(), "{schema}");
+    }
+    Ok(())
+}

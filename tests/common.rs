@@ -1,0 +1,49 @@
+//! Helpers shared by the end-to-end tests: a copy of the demo deployment in a temporary
+//! directory, and the `satu` binary run on it.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A fresh copy of `pipelines.toml` and `demo/` in a temporary directory.
+pub fn demo_copy() -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    std::fs::copy(repo().join("pipelines.toml"), dir.path().join("pipelines.toml"))?;
+    std::fs::create_dir_all(dir.path().join("demo/data"))?;
+    for entry in std::fs::read_dir(repo().join("demo/data"))? {
+        let entry = entry?;
+        std::fs::copy(entry.path(), dir.path().join("demo/data").join(entry.file_name()))?;
+    }
+    Ok(dir)
+}
+
+/// Runs `satu` in `dir` with `args`; logs as JSON so tests can read them.
+pub fn satu(dir: &Path, args: &[&str]) -> std::io::Result<Output> {
+    std::process::Command::new(env!("CARGO_BIN_EXE_satu"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("SATU_CONFIG")
+        .env("SATU_LOG_FORMAT", "json")
+        .output()
+}
+
+/// Runs a query and returns its rows as JSON objects.
+pub fn query(dir: &Path, sql: &str) -> Result<Vec<serde_json::Value>, Box<dyn std::error::Error>> {
+    let out = satu(dir, &["query", "--format", "json", sql])?;
+    assert!(out.status.success(), "query failed: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// `satu status --format json`, keyed by pipeline.
+pub fn status(dir: &Path) -> Result<serde_json::Map<String, serde_json::Value>, Box<dyn std::error::Error>> {
+    let out = satu(dir, &["status", "--format", "json"])?;
+    assert!(out.status.success(), "status failed: {}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
+    Ok(rows.into_iter().map(|r| (r["pipeline"].as_str().unwrap_or_default().to_string(), r)).collect())
+}

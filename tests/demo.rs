@@ -1,0 +1,116 @@
+//! The demo deployment, end to end, as a newcomer runs it.
+
+mod common;
+use common::{demo_copy, query, satu, status};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const PIPELINES: [&str; 4] =
+    ["dinkes-kunjungan-puskesmas", "dispendukcapil-penduduk", "disdik-peserta-didik-sd", "bappeda-ipm"];
+
+#[test]
+fn the_demo_loads_balances_and_reruns_idempotently() -> TestResult {
+    let dir = demo_copy()?;
+    let d = dir.path();
+
+    let check = satu(d, &["check"])?;
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+
+    let run = satu(d, &["run", "--all"])?;
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let s = status(d)?;
+    for p in PIPELINES {
+        assert_eq!(s[p]["status"], "success", "{p}: {}", s[p]);
+        assert_eq!(s[p]["balanced"], "true", "{p}");
+    }
+    let dinkes = &s["dinkes-kunjungan-puskesmas"];
+    assert_eq!(
+        [
+            &dinkes["read"],
+            &dinkes["inserted"],
+            &dinkes["rejected"],
+            &dinkes["filtered"],
+            &dinkes["duplicates"]
+        ],
+        [23, 16, 5, 1, 1]
+    );
+    assert_eq!(s["dispendukcapil-penduduk"]["inserted"], 36);
+
+    // Canonical rows joined to region names.
+    let rows = query(
+        d,
+        "SELECT w.nama, o.periode, o.dimensi_kunci, o.nilai, o.status_nilai FROM dw.observasi o \
+         JOIN ref.wilayah w ON w.kode = o.kode_wilayah \
+         WHERE o.indikator = 'kes.kunjungan_puskesmas' AND o.kode_wilayah = '35.76.02.1003' AND o.berlaku_sampai IS NULL \
+         ORDER BY o.dimensi_kunci",
+    )?;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["nama"], "Magersari");
+    assert_eq!(rows[1]["periode"], "2024-02");
+    assert_eq!(rows[1]["dimensi_kunci"], "jenis_kelamin=P|jenis_kunjungan=BARU");
+    assert_eq!(rows[1]["nilai"], 1234);
+    let ipm = query(d, "SELECT periode, nilai, status_nilai FROM dw.observasi WHERE indikator = 'pembangunan.ipm' ORDER BY periode")?;
+    assert_eq!(ipm[2], serde_json::json!({ "periode": "2023", "nilai": 79.92, "status_nilai": "sementara" }));
+    let ta = query(d, "SELECT p.mulai, p.selesai FROM ref.periode p WHERE p.kode = 'TA2024/2025'")?;
+    assert_eq!(ta, vec![serde_json::json!({ "mulai": "2024-07-01", "selesai": "2025-06-30" })]);
+
+    // The bad number and the unknown kelurahan are quarantined with reason and location.
+    let rejects = query(d, "SELECT rule, raw_value, location, message FROM etl.reject WHERE pipeline = 'dinkes-kunjungan-puskesmas' ORDER BY id")?;
+    let find = |rule: &str| rejects.iter().find(|r| r["rule"] == rule).cloned().unwrap_or_default();
+    assert_eq!(find("angka_tidak_valid")["raw_value"], "3O");
+    assert_eq!(find("angka_tidak_valid")["location"], "demo/data/dinkes_kunjungan_puskesmas.csv:11");
+    assert_eq!(find("wilayah_tidak_dikenal")["raw_value"], "Sooko");
+    assert_eq!(find("wilayah_tidak_dikenal")["location"], "demo/data/dinkes_kunjungan_puskesmas.csv:13");
+    assert_eq!(find("angka_ambigu")["raw_value"], "1,045");
+
+    // A second run inserts nothing.
+    let again = satu(d, &["run", "--all"])?;
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    let s = status(d)?;
+    for p in PIPELINES {
+        assert_eq!(s[p]["inserted"], 0, "{p}");
+        assert_eq!(s[p]["updated"], 0, "{p}");
+        assert_eq!(s[p]["balanced"], "true", "{p}");
+    }
+    let total = query(d, "SELECT count(*) AS n FROM dw.observasi")?;
+    assert_eq!(total[0]["n"], 61);
+
+    // Changing one value revises exactly one cell and keeps the old version.
+    let csv = d.join("demo/data/dinkes_kunjungan_puskesmas.csv");
+    let text = std::fs::read(&csv)?;
+    let changed = String::from_utf8(text)?.replace(";LK;LAMA;987;", ";LK;LAMA;990;");
+    std::fs::write(&csv, changed)?;
+    let third = satu(d, &["run", "dinkes-kunjungan-puskesmas"])?;
+    assert!(third.status.success(), "{}", String::from_utf8_lossy(&third.stderr));
+    let s = status(d)?;
+    assert_eq!(s["dinkes-kunjungan-puskesmas"]["updated"], 1);
+    assert_eq!(s["dinkes-kunjungan-puskesmas"]["inserted"], 0);
+    let history = query(
+        d,
+        "SELECT nilai, berlaku_sampai IS NULL AS kini FROM dw.observasi WHERE kode_wilayah = '35.76.02.1003' \
+         AND dimensi_kunci = 'jenis_kelamin=L|jenis_kunjungan=LAMA' ORDER BY id",
+    )?;
+    assert_eq!(
+        history,
+        vec![serde_json::json!({ "nilai": 987, "kini": 0 }), serde_json::json!({ "nilai": 990, "kini": 1 })]
+    );
+    Ok(())
+}
+
+#[test]
+fn one_broken_pipeline_does_not_stop_the_others() -> TestResult {
+    let dir = demo_copy()?;
+    let d = dir.path();
+    std::fs::remove_file(d.join("demo/data/bappeda_ipm.tsv"))?;
+    let run = satu(d, &["run", "--all"])?;
+    assert_eq!(run.status.code(), Some(1), "{}", String::from_utf8_lossy(&run.stderr));
+    let logs = String::from_utf8_lossy(&run.stderr);
+    assert!(logs.contains("bappeda_ipm.tsv"), "the failure names the file: {logs}");
+    let s = status(d)?;
+    assert_eq!(s["bappeda-ipm"]["status"], "failed");
+    assert!(s["bappeda-ipm"]["error"].as_str().is_some_and(|e| e.contains("demo/data/bappeda_ipm.tsv")));
+    for p in &PIPELINES[..3] {
+        assert_eq!(s[*p]["status"], "success", "{p}");
+    }
+    Ok(())
+}
