@@ -120,6 +120,21 @@ fn load_checked(path: &std::path::Path) -> Option<Deployment> {
     None
 }
 
+/// Loads the deployment for commands that only read the warehouse: problems elsewhere in the
+/// file do not matter to them, but a broken `[warehouse]` section does.
+fn load_for_reading(path: &std::path::Path) -> Option<Deployment> {
+    let loaded = satu_config::load(path);
+    let blocking: Vec<_> =
+        loaded.problems.iter().filter(|p| p.path.is_empty() || p.path.starts_with("warehouse")).collect();
+    if blocking.is_empty() {
+        return Some(loaded.deployment);
+    }
+    for p in blocking {
+        eprintln!("{}: {p}", path.display());
+    }
+    None
+}
+
 async fn open_warehouse(d: &Deployment) -> anyhow::Result<Box<dyn satu_warehouse::Warehouse>> {
     let wh = satu_warehouse::open(&d.warehouse.url, &d.base_dir).await.context("opening the warehouse")?;
     let report = wh.migrate().await.context("migrating the warehouse")?;
@@ -161,13 +176,7 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
                 );
                 return Ok(ExitCode::from(exit::INVALID));
             }
-            let wh = match open_warehouse(&d).await {
-                Ok(wh) => wh,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    return Ok(ExitCode::from(exit::WAREHOUSE));
-                }
-            };
+            let wh = open_warehouse(&d).await?;
             wh.sync_metadata(&d).await.context("writing metadata to the warehouse")?;
             let mut failed = 0;
             let mut run_ids = Vec::new();
@@ -203,15 +212,8 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
             Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(exit::RUN_FAILED) })
         }
         Command::Status { format } => {
-            let loaded = satu_config::load(&cli.config);
-            let d = loaded.deployment;
-            let wh = match open_warehouse(&d).await {
-                Ok(wh) => wh,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    return Ok(ExitCode::from(exit::WAREHOUSE));
-                }
-            };
+            let Some(d) = load_for_reading(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
+            let wh = open_warehouse(&d).await?;
             let mut runs = wh.last_runs().await?;
             // Pipelines in the config that never ran are shown too.
             for p in &d.pipelines {
@@ -231,25 +233,10 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
             Ok(ExitCode::SUCCESS)
         }
         Command::Query { sql, format } => {
-            let loaded = satu_config::load(&cli.config);
-            let d = loaded.deployment;
-            let wh = match open_warehouse(&d).await {
-                Ok(wh) => wh,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    return Ok(ExitCode::from(exit::WAREHOUSE));
-                }
-            };
-            match wh.query(&sql).await {
-                Ok(result) => {
-                    print_query(&result, format)?;
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    Ok(ExitCode::from(exit::WAREHOUSE))
-                }
-            }
+            let Some(d) = load_for_reading(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
+            let wh = open_warehouse(&d).await?;
+            print_query(&wh.query(&sql).await?, format)?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

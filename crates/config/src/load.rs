@@ -27,7 +27,7 @@ pub fn load(path: &Path) -> Loaded {
         Ok(text) => load_str(&text, &base_dir, &env),
         Err(e) => {
             let mut problems = Problems::default();
-            problems.push(path.display().to_string(), format!("cannot read the config file: {e}"));
+            problems.push("", format!("cannot read the config file: {e}"));
             Loaded { deployment: crate::validate::empty(base_dir), problems }
         }
     }
@@ -54,7 +54,7 @@ pub fn load_str(text: &str, base_dir: &Path, env: &HashMap<String, String>) -> L
     let mut value = match built {
         Ok(v) => v,
         Err(e) => {
-            problems.push("pipelines.toml", format!("not valid TOML: {e}"));
+            problems.push("", format!("not valid TOML: {e}"));
             return Loaded { deployment: crate::validate::empty(base_dir.into()), problems };
         }
     };

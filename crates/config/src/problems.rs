@@ -5,7 +5,7 @@ use std::fmt;
 /// One thing wrong with a deployment, located by its path in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// Where, as a TOML path: `pipeline[1].source.delimter`.
+    /// Where, as a TOML path: `pipeline[1].source.delimter`; empty for the file as a whole.
     pub path: String,
     /// What is wrong.
     pub message: String,
@@ -15,7 +15,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)?;
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)?;
+        } else {
+            write!(f, "{}: {}", self.path, self.message)?;
+        }
         if let Some(hint) = &self.hint {
             write!(f, " ({hint})")?;
         }
