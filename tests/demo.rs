@@ -114,3 +114,54 @@ fn one_broken_pipeline_does_not_stop_the_others() -> TestResult {
     }
     Ok(())
 }
+
+/// Analyst SQL that must give the same answers on every warehouse backend.
+const ANALYST_SQL: [&str; 5] = [
+    "SELECT w.nama, o.periode, o.dimensi_kunci, o.nilai, o.status_nilai FROM dw.observasi o \
+     JOIN ref.wilayah w ON w.kode = o.kode_wilayah WHERE o.berlaku_sampai IS NULL \
+     ORDER BY o.indikator, o.kode_wilayah, o.periode, o.dimensi_kunci",
+    "SELECT o.indikator, i.satuan, count(*) AS n, sum(o.nilai) AS total FROM dw.observasi o \
+     JOIN meta.indikator i ON i.kode = o.indikator GROUP BY o.indikator, i.satuan ORDER BY o.indikator",
+    "SELECT k.nama AS kecamatan, sum(o.nilai) AS penduduk FROM dw.observasi o \
+     JOIN ref.wilayah w ON w.kode = o.kode_wilayah JOIN ref.wilayah k ON k.kode = w.kode_induk \
+     WHERE o.indikator = 'kependudukan.jumlah_penduduk' GROUP BY k.nama ORDER BY k.nama",
+    "SELECT rule, count(*) AS n FROM etl.reject GROUP BY rule ORDER BY rule",
+    "SELECT p.kode, p.jenis, p.mulai, p.selesai FROM ref.periode p ORDER BY p.kode",
+];
+
+#[test]
+fn the_demo_gives_the_same_answers_on_postgresql() -> TestResult {
+    let rt = tokio::runtime::Runtime::new()?;
+    let Some(db) = rt.block_on(satu_testkit::PgTestDb::create()) else { return Ok(()) };
+    let sqlite = demo_copy()?;
+    let pg = demo_copy()?;
+    let run_pg = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_satu"))
+            .current_dir(pg.path())
+            .args(args)
+            .env("SATU_WAREHOUSE__URL", &db.url)
+            .env("SATU_LOG_FORMAT", "json")
+            .output()
+    };
+    for _ in 0..2 {
+        let out = satu(sqlite.path(), &["run", "--all"])?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = run_pg(&["run", "--all"])?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(!pg.path().join("warehouse.db").exists(), "the override sent everything to PostgreSQL");
+    for sql in ANALYST_SQL {
+        let expected = query(sqlite.path(), sql)?;
+        let out = run_pg(&["query", "--format", "json", sql])?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let got: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
+        assert!(!expected.is_empty(), "{sql}");
+        assert_eq!(got, expected, "{sql}");
+    }
+    let out = run_pg(&["status", "--format", "json"])?;
+    let status: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(status.len(), 4);
+    assert!(status.iter().all(|s| s["status"] == "success" && s["inserted"] == 0 && s["balanced"] == "true"));
+    drop(db);
+    Ok(())
+}

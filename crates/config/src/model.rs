@@ -58,8 +58,9 @@ impl Deployment {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WarehouseConfig {
-    /// `sqlite://warehouse.db` (the default; relative to the config file) or later
-    /// `postgres://…`. May carry credentials, so it is a secret: use `${VAR}`.
+    /// `sqlite://warehouse.db` (the default; relative to the config file) or
+    /// `postgres://user@host:5432/db` (created when missing). May carry credentials, so it is a
+    /// secret: use `${VAR}`.
     #[serde(default = "default_warehouse_url")]
     pub url: Secret,
 }

@@ -177,12 +177,13 @@ fn check_warehouse(d: &Deployment, problems: &mut Problems) {
     let url = d.warehouse.url.expose();
     // After a failed `${VAR}` the URL is incomplete: that problem is already reported.
     let reported = problems.iter().any(|p| p.path == "warehouse.url");
-    if !reported && !url.starts_with("sqlite:") {
+    let known = ["sqlite:", "postgres://", "postgresql://"];
+    if !reported && !known.iter().any(|k| url.starts_with(k)) {
         // Never echo the URL: it may carry a password.
         problems.push_hint(
             "warehouse.url",
             "unsupported warehouse URL scheme",
-            "use sqlite://FILE; PostgreSQL arrives with the SQL-sources release".into(),
+            "use sqlite://FILE or postgres://USER@HOST/DB (credentials through ${VAR})".into(),
         );
     }
 }

@@ -2,8 +2,11 @@
 //! idempotent loads with revision history, and run records with row accounting.
 //!
 //! [`Warehouse`] is the abstraction the runtime talks to; [`open`] picks the backend from the
-//! URL. SQLite (embedded, the default) is here; PostgreSQL follows with the same schema.
+//! URL: SQLite (embedded, the default) or PostgreSQL, with the same schemas.
 
+#[macro_use]
+mod common;
+mod postgres;
 mod sqlite;
 
 use polars::prelude::DataFrame;
@@ -11,6 +14,7 @@ use satu_config::Deployment;
 use satu_core::{ErrorKind, Retry, RowCounts, Secret, SourceState};
 use std::path::Path;
 
+pub use postgres::PostgresWarehouse;
 pub use sqlite::SqliteWarehouse;
 
 /// Errors of the warehouse, classified for retries.
@@ -28,6 +32,9 @@ pub enum WarehouseError {
     /// A batch did not have the shape the warehouse loads.
     #[error("warehouse: {0}")]
     Batch(String),
+    /// Another process holds the pipeline's lock.
+    #[error("warehouse: {0}")]
+    Busy(String),
 }
 
 impl WarehouseError {
@@ -39,6 +46,7 @@ impl WarehouseError {
             }
             Self::Database(_) | Self::Migrate(_) | Self::Batch(_) => ErrorKind::Internal,
             Self::Config(_) => ErrorKind::Config,
+            Self::Busy(_) => ErrorKind::Capacity,
         }
     }
 
@@ -155,5 +163,10 @@ pub async fn open(url: &Secret, base_dir: &Path) -> Result<Box<dyn Warehouse>, W
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         return Ok(Box::new(SqliteWarehouse::open(&base_dir.join(path)).await?));
     }
-    Err(WarehouseError::Config("unsupported warehouse URL scheme (expected sqlite://FILE)".into()))
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Box::new(PostgresWarehouse::open(url).await?));
+    }
+    Err(WarehouseError::Config(
+        "unsupported warehouse URL scheme (expected sqlite://FILE or postgres://…)".into(),
+    ))
 }

@@ -5,11 +5,13 @@
 //! unchanged. The rollback journal (not WAL) keeps a commit across the attached files atomic:
 //! rows, checkpoint and run counts land together or not at all.
 
+use crate::common::{
+    region_columns, run_record, string_columns, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
+};
 use crate::{BatchLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError};
-use polars::prelude::*;
 use satu_config::Deployment;
 use satu_core::{RowCounts, SourceState};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Column as _, Row, Sqlite, Transaction, TypeInfo, ValueRef};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -92,18 +94,6 @@ fn placeholders(rows: usize, cols: usize) -> String {
     vec![one; rows].join(",")
 }
 
-/// The string columns `names` of `df`, each as a Vec of optional strings.
-fn string_columns(df: &DataFrame, names: &[&str]) -> Result<Vec<Vec<Option<String>>>, WarehouseError> {
-    names
-        .iter()
-        .map(|n| {
-            let col = df.column(n).map_err(|e| WarehouseError::Batch(e.to_string()))?;
-            let s = col.str().map_err(|e| WarehouseError::Batch(e.to_string()))?;
-            Ok(s.iter().map(|v| v.map(str::to_string)).collect())
-        })
-        .collect()
-}
-
 /// Inserts `columns` (all of equal length) into `table` in chunks, with `fixed` values bound
 /// before each row's own.
 async fn insert_rows(
@@ -136,27 +126,6 @@ async fn insert_rows(
     Ok(())
 }
 
-fn run_record(r: &SqliteRow) -> Result<RunRecord, sqlx::Error> {
-    let n = |c: &str| r.try_get::<i64, _>(c).map(|v| v as u64);
-    Ok(RunRecord {
-        id: r.try_get("id")?,
-        pipeline: r.try_get("pipeline")?,
-        started_at: r.try_get("started_at")?,
-        finished_at: r.try_get("finished_at")?,
-        status: r.try_get("status")?,
-        counts: RowCounts {
-            read: n("rows_read")?,
-            inserted: n("rows_inserted")?,
-            updated: n("rows_updated")?,
-            unchanged: n("rows_unchanged")?,
-            rejected: n("rows_rejected")?,
-            filtered: n("rows_filtered")?,
-            duplicates: n("rows_duplicate")?,
-        },
-        error: r.try_get("error")?,
-    })
-}
-
 const RUN_COLUMNS: &str = "id, pipeline, started_at, finished_at, status, rows_read, rows_inserted, \
      rows_updated, rows_unchanged, rows_rejected, rows_filtered, rows_duplicate, error";
 
@@ -171,17 +140,9 @@ impl Warehouse for SqliteWarehouse {
         if version.as_deref() == Some(satu_reference::KEMENDAGRI_VERSION) {
             return Ok(MigrationReport::default());
         }
-        let regions = satu_reference::kemendagri();
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM ref.wilayah").execute(&mut *tx).await?;
-        let cols: [Vec<Option<String>>; 6] = [
-            regions.iter().map(|r| Some(r.code.clone())).collect(),
-            regions.iter().map(|r| Some(r.code.replace('.', ""))).collect(),
-            regions.iter().map(|r| Some(r.name.clone())).collect(),
-            regions.iter().map(|r| Some(r.level.to_string())).collect(),
-            regions.iter().map(|r| Some(r.kind.clone())).collect(),
-            regions.iter().map(|r| r.parent.clone()).collect(),
-        ];
+        let cols = region_columns();
         insert_rows(
             &mut tx,
             "ref.wilayah",
@@ -198,77 +159,12 @@ impl Warehouse for SqliteWarehouse {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(MigrationReport { regions_loaded: regions.len() })
+        Ok(MigrationReport { regions_loaded: cols[0].len() })
     }
 
     async fn sync_metadata(&self, d: &Deployment) -> Result<(), WarehouseError> {
         let mut tx = self.pool.begin().await?;
-        for o in &d.organisations {
-            sqlx::query(
-                "INSERT INTO meta.organisasi (kode, nama, peran) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (kode) DO UPDATE SET nama = excluded.nama, peran = excluded.peran",
-            )
-            .bind(&o.code)
-            .bind(&o.name)
-            .bind(o.role.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
-        for ds in &d.datasets {
-            sqlx::query(
-                "INSERT INTO meta.dataset (slug, judul, opd, frekuensi, akses, prioritas, deskripsi) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (slug) DO UPDATE SET judul = excluded.judul, \
-                 opd = excluded.opd, frekuensi = excluded.frekuensi, akses = excluded.akses, \
-                 prioritas = excluded.prioritas, deskripsi = excluded.deskripsi",
-            )
-            .bind(&ds.slug)
-            .bind(&ds.title)
-            .bind(&ds.opd)
-            .bind(ds.frequency.as_str())
-            .bind(ds.access.as_str())
-            .bind(ds.prioritas)
-            .bind(&ds.description)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for ind in &d.indicators {
-            sqlx::query(
-                "INSERT INTO meta.indikator (kode, nama, satuan, konsep, definisi, ukuran, dimensi) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (kode) DO UPDATE SET nama = excluded.nama, \
-                 satuan = excluded.satuan, konsep = excluded.konsep, definisi = excluded.definisi, \
-                 ukuran = excluded.ukuran, dimensi = excluded.dimensi",
-            )
-            .bind(&ind.code)
-            .bind(&ind.name)
-            .bind(&ind.satuan)
-            .bind(&ind.konsep)
-            .bind(&ind.definisi)
-            .bind(&ind.ukuran)
-            .bind(ind.dimensi.join(","))
-            .execute(&mut *tx)
-            .await?;
-        }
-        let mut dims = satu_config::Dimension::builtin();
-        dims.retain(|b| !d.dimensions.iter().any(|x| x.code == b.code));
-        dims.extend(d.dimensions.iter().cloned());
-        for dim in &dims {
-            sqlx::query("INSERT INTO ref.dimensi (kode, nama) VALUES (?1, ?2) ON CONFLICT (kode) DO UPDATE SET nama = excluded.nama")
-                .bind(&dim.code)
-                .bind(&dim.name)
-                .execute(&mut *tx)
-                .await?;
-            for (code, label) in &dim.values {
-                sqlx::query(
-                    "INSERT INTO ref.kode_dimensi (dimensi, kode, label) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (dimensi, kode) DO UPDATE SET label = excluded.label",
-                )
-                .bind(&dim.code)
-                .bind(code)
-                .bind(label)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
+        sync_metadata!(tx, d);
         tx.commit().await?;
         Ok(())
     }
@@ -295,22 +191,8 @@ impl Warehouse for SqliteWarehouse {
     }
 
     async fn commit_batch(&self, load: BatchLoad<'_>) -> Result<RowCounts, WarehouseError> {
-        let obs = string_columns(
-            load.observations,
-            &[
-                "kode_wilayah",
-                "periode",
-                "dimensi_kunci",
-                "nilai",
-                "status_nilai",
-                "nilai_mentah",
-                "lokasi_sumber",
-            ],
-        )?;
-        let rejects = string_columns(
-            load.rejects,
-            &["aturan", "pesan", "kolom", "nilai_mentah", "lokasi_sumber", "baris"],
-        )?;
+        let obs = string_columns(load.observations, &STAGE_COLUMNS)?;
+        let rejects = string_columns(load.rejects, &REJECT_SOURCE_COLUMNS)?;
         let at = now();
         let run = load.run_id.to_string();
         let mut tx = self.pool.begin().await?;
@@ -324,22 +206,7 @@ impl Warehouse for SqliteWarehouse {
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM temp.stage_observasi").execute(&mut *tx).await?;
-        insert_rows(
-            &mut tx,
-            "temp.stage_observasi",
-            &[
-                "kode_wilayah",
-                "periode",
-                "dimensi_kunci",
-                "nilai",
-                "status_nilai",
-                "nilai_mentah",
-                "lokasi_sumber",
-            ],
-            &[],
-            &obs,
-        )
-        .await?;
+        insert_rows(&mut tx, "temp.stage_observasi", &STAGE_COLUMNS, &[], &obs).await?;
         sqlx::query(
             "UPDATE temp.stage_observasi AS s SET cur_id = o.id, \
                same = (o.nilai IS s.nilai AND o.status_nilai = s.status_nilai AND o.satuan = ?3) \
@@ -380,14 +247,7 @@ impl Warehouse for SqliteWarehouse {
         .execute(&mut *tx)
         .await?;
 
-        insert_rows(
-            &mut tx,
-            "etl.reject",
-            &["run_id", "pipeline", "rule", "message", "column_name", "raw_value", "location", "row_json"],
-            &[&run, load.pipeline],
-            &rejects,
-        )
-        .await?;
+        insert_rows(&mut tx, "etl.reject", &REJECT_COLUMNS, &[&run, load.pipeline], &rejects).await?;
         for p in load.periods {
             sqlx::query("INSERT INTO ref.periode (kode, jenis, mulai, selesai) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (kode) DO NOTHING")
                 .bind(&p.kode)

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Benchmark: a large OPD CSV export into the embedded SQLite warehouse.
+
+Generates a puskesmas-visit CSV of N rows (default 1,000,000; Indonesian numbers, month names,
+messy kelurahan names, ~1% rows that must be rejected), runs `satu run` on it twice (first load,
+then an unchanged rerun) with the release build, and reports rows/s and peak RSS. The figures are
+written into bench/README.md between the csv-sqlite markers.
+
+Usage: python3 bench/csv_to_sqlite.py [--rows N] [--batch-rows N] [--no-write]
+"""
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / "work" / "csv_sqlite"
+
+KELURAHAN = ["Kel. Mentikan", "KAUMAN", "Pulorejo", "Prajurit Kulon", "Surodinawan", "Blooto",
+             "Gunung Gedangan", "Magersari", "Gedongan", "Balongsari", "Kedundung", "Wates (Magersari)",
+             "Kranggan", "Miji", "Meri", "Desa Jagalan", "Sentanan", "Purwotengah"]
+MONTHS = ["Januari", "Pebruari", "Maret", "April", "Mei", "Juni", "Juli", "Agt", "September",
+          "Oktober", "Nopember", "Des"]
+AGES = [f"{a}-{a + 4}" for a in range(0, 60, 5)]
+
+CONFIG = """
+[warehouse]
+url = "sqlite://warehouse.db"
+[defaults]
+batch_rows = {batch_rows}
+[[organisation]]
+code = "DINKES-3576"
+name = "Dinas Kesehatan Kota Mojokerto"
+[[dataset]]
+slug = "kunjungan-harian"
+title = "Kunjungan puskesmas harian"
+opd = "DINKES-3576"
+frequency = "harian"
+[[indicator]]
+code = "kes.kunjungan"
+name = "Kunjungan puskesmas"
+satuan = "kunjungan"
+dimensi = ["jenis_kelamin", "jenis_kunjungan", "kelompok_umur"]
+[[dimension]]
+code = "jenis_kunjungan"
+name = "Jenis kunjungan"
+values = {{ BARU = "Baru", LAMA = "Lama" }}
+[[dimension]]
+code = "kelompok_umur"
+name = "Kelompok umur"
+values = {{ {ages} }}
+[[pipeline]]
+name = "bench"
+opd = "DINKES-3576"
+source = {{ type = "csv", path = "kunjungan.csv", delimiter = ";" }}
+[pipeline.target]
+dataset = "kunjungan-harian"
+indikator = "kes.kunjungan"
+wilayah = {{ column = "kelurahan", level = "kelurahan", within = "35.76" }}
+periode = {{ column = "tanggal" }}
+nilai = {{ column = "jumlah", integer = true }}
+dimensi = {{ jenis_kelamin = "jk", jenis_kunjungan = "jenis", kelompok_umur = "umur" }}
+"""
+
+
+def generate(path: Path, rows: int) -> None:
+    rnd = random.Random(3576)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write("kelurahan;tanggal;jk;jenis;umur;jumlah\r\n")
+        n = 0
+        year = 2000
+        while n < rows:
+            for m, month in enumerate(MONTHS):
+                for day in range(1, 29):
+                    for kel in KELURAHAN:
+                        for jk in ("L", "P"):
+                            for jenis in ("BARU", "LAMA"):
+                                for umur in AGES:
+                                    if n >= rows:
+                                        return
+                                    v = rnd.randint(0, 2500)
+                                    value = f"{v:,}".replace(",", ".")
+                                    if n % 100 == 99:
+                                        value = "3O"  # rejected: not a number
+                                    f.write(f"{kel};{day} {month} {year};{jk};{jenis};{umur};{value}\r\n")
+                                    n += 1
+            year += 1
+
+
+def run(binary: Path, args: list) -> tuple:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    out = subprocess.run([str(binary), *args], cwd=WORK, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if out.returncode != 0:
+        sys.exit(f"satu {' '.join(args)} failed:\n{out.stderr}")
+    # ru_maxrss of children is the max over all children so far; runs go in increasing order of
+    # work, and each is also reported by the next measurement only if larger.
+    return elapsed, max(peak_kib, before) / 1024, out.stdout
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--batch-rows", type=int, default=10_000)
+    ap.add_argument("--no-write", action="store_true", help="do not update bench/README.md")
+    a = ap.parse_args()
+
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "satu"], cwd=ROOT, check=True)
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    binary = target / "release" / "satu"
+
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    ages = ", ".join(f'"{a}" = "{a} tahun"' for a in AGES)
+    (WORK / "pipelines.toml").write_text(CONFIG.format(batch_rows=a.batch_rows, ages=ages))
+    t = time.perf_counter()
+    generate(WORK / "kunjungan.csv", a.rows)
+    size_mb = (WORK / "kunjungan.csv").stat().st_size / 1e6
+    print(f"generated {a.rows:,} rows ({size_mb:.1f} MB) in {time.perf_counter() - t:.1f}s")
+
+    # Create the warehouse and load the region list first, so the runs measure the pipeline.
+    run(binary, ["status"])
+    first, rss1, table1 = run(binary, ["run", "bench", "--log", "warn"])
+    second, rss2, table2 = run(binary, ["run", "bench", "--log", "warn"])
+    print(table1, table2, sep="\n")
+    lines = [
+        f"| rows | {a.rows:,} ({size_mb:.1f} MB CSV, batch_rows {a.batch_rows:,}) |",
+        f"| first load | {first:.1f} s, {a.rows / first:,.0f} rows/s |",
+        f"| unchanged rerun | {second:.1f} s, {a.rows / second:,.0f} rows/s |",
+        f"| peak RSS (max of both runs) | {max(rss1, rss2):.0f} MiB |",
+        f"| machine | {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')} |",
+    ]
+    print("\n".join(lines))
+    if not a.no_write:
+        readme = ROOT / "bench" / "README.md"
+        text = readme.read_text()
+        begin, end = "<!-- csv-sqlite:begin -->", "<!-- csv-sqlite:end -->"
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        block = "\n| measure | result |\n|---|---|\n" + "\n".join(lines) + "\n"
+        readme.write_text(head + begin + block + end + tail)
+
+
+if __name__ == "__main__":
+    main()

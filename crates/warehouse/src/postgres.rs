@@ -1,0 +1,390 @@
+//! The PostgreSQL warehouse: the same schemas as SQLite (`migrations/postgres`), bulk loads with
+//! `COPY … FROM STDIN` into a per-connection staging table, then the same merge in SQL.
+//!
+//! A session advisory lock per pipeline, held from `begin_run` to `finish_run` on a connection of
+//! its own, guarantees that two runs of one pipeline (from two `satu` processes) never overlap.
+
+use crate::common::{
+    region_columns, run_record, string_columns, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
+};
+use crate::{BatchLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError};
+use satu_config::Deployment;
+use satu_core::{RowCounts, SourceState};
+use sqlx::migrate::MigrateDatabase;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::{Column as _, Postgres, Row, TypeInfo, ValueRef};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Bytes of COPY data sent per message.
+const COPY_CHUNK: usize = 1 << 20;
+
+const RUN_COLUMNS: &str = "id, pipeline, \
+     to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS started_at, \
+     to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS finished_at, \
+     status, rows_read, rows_inserted, rows_updated, rows_unchanged, rows_rejected, rows_filtered, \
+     rows_duplicate, error";
+
+/// The PostgreSQL backend.
+pub struct PostgresWarehouse {
+    pool: PgPool,
+    read_pool: PgPool,
+    /// The connection holding each running pipeline's advisory lock, by run id.
+    locks: Mutex<HashMap<i64, PoolConnection<Postgres>>>,
+}
+
+impl PostgresWarehouse {
+    /// Connects to `url`, creating the database when it does not exist yet.
+    pub async fn open(url: &str) -> Result<Self, WarehouseError> {
+        if !Postgres::database_exists(url).await? {
+            Postgres::create_database(url).await?;
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await?;
+        let read_pool = PgPoolOptions::new()
+            .max_connections(2)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        Ok(Self { pool, read_pool, locks: Mutex::new(HashMap::new()) })
+    }
+}
+
+/// Appends one value in COPY text format.
+fn copy_value(buf: &mut Vec<u8>, value: Option<&str>) {
+    let Some(v) = value else {
+        buf.extend_from_slice(b"\\N");
+        return;
+    };
+    for b in v.bytes() {
+        match b {
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            b'\t' => buf.extend_from_slice(b"\\t"),
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            b'\r' => buf.extend_from_slice(b"\\r"),
+            _ => buf.push(b),
+        }
+    }
+}
+
+/// Streams `columns` (with `fixed` values first on every row) through `COPY table (names) FROM
+/// STDIN`. The COPY is always finished or aborted.
+async fn copy_in(
+    conn: &mut PgConnection,
+    table: &str,
+    names: &[&str],
+    fixed: &[&str],
+    columns: &[Vec<Option<String>>],
+) -> Result<u64, WarehouseError> {
+    let height = columns.first().map_or(0, Vec::len);
+    if height == 0 {
+        return Ok(0);
+    }
+    let mut copy = conn.copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", names.join(", "))).await?;
+    let mut buf = Vec::with_capacity(COPY_CHUNK + 4096);
+    let mut sent: Result<(), sqlx::Error> = Ok(());
+    for i in 0..height {
+        let values = fixed.iter().map(|f| Some(*f)).chain(columns.iter().map(|c| c[i].as_deref()));
+        for (j, v) in values.enumerate() {
+            if j > 0 {
+                buf.push(b'\t');
+            }
+            copy_value(&mut buf, v);
+        }
+        buf.push(b'\n');
+        if buf.len() >= COPY_CHUNK {
+            if let Err(e) = copy.send(std::mem::take(&mut buf)).await {
+                sent = Err(e);
+                break;
+            }
+        }
+    }
+    if sent.is_ok() && !buf.is_empty() {
+        sent = copy.send(buf).await.map(|_| ());
+    }
+    match sent {
+        Ok(()) => Ok(copy.finish().await?),
+        Err(e) => {
+            // Best effort: the connection is being torn down anyway when abort fails.
+            let _ = copy.abort(e.to_string()).await;
+            Err(e.into())
+        }
+    }
+}
+
+fn json_value(r: &sqlx::postgres::PgRow, i: usize) -> Result<serde_json::Value, sqlx::Error> {
+    let raw = r.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(serde_json::Value::Null);
+    }
+    let type_name = raw.type_info().name().to_string();
+    Ok(match type_name.as_str() {
+        "INT2" => r.try_get::<i16, _>(i)?.into(),
+        "INT4" => r.try_get::<i32, _>(i)?.into(),
+        "INT8" => r.try_get::<i64, _>(i)?.into(),
+        "FLOAT4" => r.try_get::<f32, _>(i)?.into(),
+        "FLOAT8" => r.try_get::<f64, _>(i)?.into(),
+        "BOOL" => r.try_get::<bool, _>(i)?.into(),
+        "NUMERIC" => {
+            use rust_decimal::prelude::ToPrimitive;
+            let d: rust_decimal::Decimal = r.try_get(i)?;
+            match (d.fract().is_zero(), d.to_i64(), d.to_f64()) {
+                (true, Some(n), _) => n.into(),
+                (_, _, Some(f)) => f.into(),
+                _ => d.to_string().into(),
+            }
+        }
+        "TIMESTAMPTZ" => r.try_get::<chrono::DateTime<chrono::Utc>, _>(i)?.to_rfc3339().into(),
+        "TIMESTAMP" => r.try_get::<chrono::NaiveDateTime, _>(i)?.to_string().into(),
+        "DATE" => r.try_get::<chrono::NaiveDate, _>(i)?.to_string().into(),
+        _ => match r.try_get::<String, _>(i) {
+            Ok(s) => s.into(),
+            Err(_) => format!("<{type_name}>").into(),
+        },
+    })
+}
+
+#[async_trait::async_trait]
+impl Warehouse for PostgresWarehouse {
+    async fn migrate(&self) -> Result<MigrationReport, WarehouseError> {
+        MIGRATOR.run(&self.pool).await?;
+        let version: Option<String> =
+            sqlx::query_scalar("SELECT nilai FROM ref.info WHERE kunci = 'wilayah_versi'")
+                .fetch_optional(&self.pool)
+                .await?;
+        if version.as_deref() == Some(satu_reference::KEMENDAGRI_VERSION) {
+            return Ok(MigrationReport::default());
+        }
+        let cols = region_columns();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM ref.wilayah").execute(&mut *tx).await?;
+        copy_in(
+            &mut tx,
+            "ref.wilayah",
+            &["sumber", "kode", "kode_polos", "nama", "level", "jenis", "kode_induk"],
+            &[satu_reference::KEMENDAGRI_VERSION],
+            &cols,
+        )
+        .await?;
+        sqlx::query(
+            "INSERT INTO ref.info (kunci, nilai) VALUES ('wilayah_versi', $1) \
+             ON CONFLICT (kunci) DO UPDATE SET nilai = excluded.nilai",
+        )
+        .bind(satu_reference::KEMENDAGRI_VERSION)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(MigrationReport { regions_loaded: cols[0].len() })
+    }
+
+    async fn sync_metadata(&self, d: &Deployment) -> Result<(), WarehouseError> {
+        let mut tx = self.pool.begin().await?;
+        sync_metadata!(tx, d);
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn begin_run(&self, pipeline: &str) -> Result<i64, WarehouseError> {
+        let mut lock = self.pool.acquire().await?;
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended('satu:' || $1, 0))")
+            .bind(pipeline)
+            .fetch_one(&mut *lock)
+            .await?;
+        if !got {
+            return Err(WarehouseError::Busy(format!(
+                "pipeline `{pipeline}` is already running in another process"
+            )));
+        }
+        let id = sqlx::query_scalar(
+            "INSERT INTO etl.run (pipeline, started_at, status) VALUES ($1, now(), 'running') RETURNING id",
+        )
+        .bind(pipeline)
+        .fetch_one(&self.pool)
+        .await?;
+        self.locks.lock().map_err(|_| WarehouseError::Batch("lock table poisoned".into()))?.insert(id, lock);
+        Ok(id)
+    }
+
+    async fn state(&self, pipeline: &str) -> Result<Option<SourceState>, WarehouseError> {
+        let raw: Option<String> = sqlx::query_scalar("SELECT state FROM etl.state WHERE pipeline = $1")
+            .bind(pipeline)
+            .fetch_optional(&self.pool)
+            .await?;
+        raw.map(|s| serde_json::from_str(&s).map(SourceState))
+            .transpose()
+            .map_err(|e| WarehouseError::Batch(format!("stored state of `{pipeline}` is not JSON: {e}")))
+    }
+
+    async fn commit_batch(&self, load: BatchLoad<'_>) -> Result<RowCounts, WarehouseError> {
+        let obs = string_columns(load.observations, &STAGE_COLUMNS)?;
+        let rejects = string_columns(load.rejects, &REJECT_SOURCE_COLUMNS)?;
+        let run = load.run_id.to_string();
+        let mut tx = self.pool.begin().await?;
+
+        sqlx::query(
+            "CREATE TEMP TABLE IF NOT EXISTS stage_observasi (kode_wilayah text, periode text, \
+             dimensi_kunci text, nilai numeric, status_nilai text, nilai_mentah text, lokasi_sumber text, \
+             cur_id bigint, same boolean) ON COMMIT DELETE ROWS",
+        )
+        .execute(&mut *tx)
+        .await?;
+        copy_in(&mut tx, "stage_observasi", &STAGE_COLUMNS, &[], &obs).await?;
+        sqlx::query(
+            "UPDATE stage_observasi AS s SET cur_id = o.id, \
+               same = (o.nilai IS NOT DISTINCT FROM s.nilai AND o.status_nilai = s.status_nilai AND o.satuan = $3) \
+             FROM dw.observasi AS o \
+             WHERE o.berlaku_sampai IS NULL AND o.dataset = $1 AND o.indikator = $2 \
+               AND o.kode_wilayah = s.kode_wilayah AND o.periode = s.periode AND o.dimensi_kunci = s.dimensi_kunci",
+        )
+        .bind(load.dataset)
+        .bind(load.indikator)
+        .bind(load.satuan)
+        .execute(&mut *tx)
+        .await?;
+        let (inserted, updated, unchanged): (i64, i64, i64) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE cur_id IS NULL), count(*) FILTER (WHERE cur_id IS NOT NULL AND NOT same), \
+             count(*) FILTER (WHERE same) FROM stage_observasi",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE dw.observasi SET berlaku_sampai = now(), diganti_run_id = $1 \
+             WHERE id IN (SELECT cur_id FROM stage_observasi WHERE NOT same)",
+        )
+        .bind(load.run_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO dw.observasi (dataset, indikator, kode_wilayah, periode, dimensi_kunci, nilai, satuan, \
+               status_nilai, nilai_mentah, lokasi_sumber, run_id, berlaku_mulai) \
+             SELECT $1, $2, kode_wilayah, periode, dimensi_kunci, nilai, $3, status_nilai, nilai_mentah, \
+               lokasi_sumber, $4, now() FROM stage_observasi WHERE cur_id IS NULL OR NOT same",
+        )
+        .bind(load.dataset)
+        .bind(load.indikator)
+        .bind(load.satuan)
+        .bind(load.run_id)
+        .execute(&mut *tx)
+        .await?;
+        copy_in(&mut tx, "etl.reject", &REJECT_COLUMNS, &[&run, load.pipeline], &rejects).await?;
+        for p in load.periods {
+            sqlx::query(
+                "INSERT INTO ref.periode (kode, jenis, mulai, selesai) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (kode) DO NOTHING",
+            )
+            .bind(&p.kode)
+            .bind(p.jenis)
+            .bind(&p.mulai)
+            .bind(&p.selesai)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(state) = load.checkpoint {
+            sqlx::query(
+                "INSERT INTO etl.state (pipeline, state, run_id, updated_at) VALUES ($1, $2, $3, now()) \
+                 ON CONFLICT (pipeline) DO UPDATE SET state = excluded.state, run_id = excluded.run_id, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(load.pipeline)
+            .bind(state.0.to_string())
+            .bind(load.run_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let counts = RowCounts {
+            inserted: inserted as u64,
+            updated: updated as u64,
+            unchanged: unchanged as u64,
+            ..load.counts
+        };
+        sqlx::query(
+            "UPDATE etl.run SET rows_read = rows_read + $2, rows_inserted = rows_inserted + $3, \
+             rows_updated = rows_updated + $4, rows_unchanged = rows_unchanged + $5, \
+             rows_rejected = rows_rejected + $6, rows_filtered = rows_filtered + $7, \
+             rows_duplicate = rows_duplicate + $8 WHERE id = $1",
+        )
+        .bind(load.run_id)
+        .bind(counts.read as i64)
+        .bind(counts.inserted as i64)
+        .bind(counts.updated as i64)
+        .bind(counts.unchanged as i64)
+        .bind(counts.rejected as i64)
+        .bind(counts.filtered as i64)
+        .bind(counts.duplicates as i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn finish_run(&self, run_id: i64, outcome: Result<(), String>) -> Result<(), WarehouseError> {
+        let (status, error) = match outcome {
+            Ok(()) => ("success", None),
+            Err(e) => ("failed", Some(e)),
+        };
+        sqlx::query("UPDATE etl.run SET finished_at = now(), status = $2, error = $3 WHERE id = $1")
+            .bind(run_id)
+            .bind(status)
+            .bind(error)
+            .execute(&self.pool)
+            .await?;
+        let lock = self
+            .locks
+            .lock()
+            .map_err(|_| WarehouseError::Batch("lock table poisoned".into()))?
+            .remove(&run_id);
+        if let Some(mut conn) = lock {
+            sqlx::query("SELECT pg_advisory_unlock_all()").execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    async fn run(&self, run_id: i64) -> Result<Option<RunRecord>, WarehouseError> {
+        let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM etl.run WHERE id = $1"))
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(run_record).transpose()?)
+    }
+
+    async fn last_runs(&self) -> Result<Vec<RunRecord>, WarehouseError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RUN_COLUMNS} FROM etl.run WHERE id IN (SELECT max(id) FROM etl.run GROUP BY pipeline) ORDER BY pipeline"
+        ))
+        .fetch_all(&self.read_pool)
+        .await?;
+        Ok(rows.iter().map(run_record).collect::<Result<_, _>>()?)
+    }
+
+    async fn query(&self, sql: &str) -> Result<QueryResult, WarehouseError> {
+        let rows = sqlx::query(sql).fetch_all(&self.read_pool).await?;
+        let columns = match rows.first() {
+            Some(r) => r.columns().iter().map(|c| c.name().to_string()).collect(),
+            None => sqlx::Executor::describe(&self.read_pool, sql)
+                .await?
+                .columns()
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect(),
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push((0..r.len()).map(|i| json_value(r, i)).collect::<Result<Vec<_>, _>>()?);
+        }
+        Ok(QueryResult { columns, rows: out })
+    }
+}
