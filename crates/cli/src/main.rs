@@ -62,7 +62,19 @@ enum LogFormat {
 enum Command {
     /// Validate the deployment without touching any source or the warehouse; reports every
     /// problem at once, with its path. Exits 2 when anything is wrong.
-    Check,
+    Check {
+        /// Also connect to every source and check it can be read (read-only; no rows are read).
+        #[arg(long)]
+        connect: bool,
+    },
+    /// List the tables (or files) of a pipeline's source: columns, types, keys, row estimates.
+    Discover {
+        /// The pipeline whose source to inspect.
+        pipeline: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Run pipelines: read, normalise, load. Others keep running when one fails.
     Run {
         /// Pipelines to run, by name.
@@ -146,8 +158,24 @@ async fn open_warehouse(d: &Deployment) -> anyhow::Result<Box<dyn satu_warehouse
 
 async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Check => {
+        Command::Check { connect } => {
             let Some(d) = load_checked(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
+            if connect {
+                let mut failed = 0;
+                for p in &d.pipelines {
+                    let Ok(mut source) = satu_runtime::build_source(&d, p) else { continue };
+                    match source.check().await {
+                        Ok(()) => println!("{}: source ok", p.name),
+                        Err(e) => {
+                            failed += 1;
+                            eprintln!("{}: {e}", p.name);
+                        }
+                    }
+                }
+                if failed > 0 {
+                    return Ok(ExitCode::from(exit::RUN_FAILED));
+                }
+            }
             println!(
                 "{}: ok ({} pipelines, {} datasets, {} indicators)",
                 cli.config.display(),
@@ -210,6 +238,26 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
             }
             print_runs(&runs, Format::Table)?;
             Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(exit::RUN_FAILED) })
+        }
+        Command::Discover { pipeline, format } => {
+            let Some(d) = load_checked(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
+            let Some(p) = d.pipeline(&pipeline) else {
+                eprintln!("error: no pipeline `{pipeline}` in {}", cli.config.display());
+                return Ok(ExitCode::from(exit::INVALID));
+            };
+            let Ok(mut source) = satu_runtime::build_source(&d, p) else {
+                return Ok(ExitCode::from(exit::INVALID));
+            };
+            match source.discover().await {
+                Ok(catalog) => {
+                    output::print_catalog(&catalog, format)?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {pipeline}: {e}");
+                    Ok(ExitCode::from(exit::RUN_FAILED))
+                }
+            }
         }
         Command::Status { format } => {
             let Some(d) = load_for_reading(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };

@@ -171,3 +171,22 @@ pub fn print_runs(runs: &[RunRecord], format: Format) -> anyhow::Result<()> {
         other => print_query(&result, other),
     }
 }
+
+/// Prints a source catalog: one row per column.
+pub fn print_catalog(catalog: &satu_core::Catalog, format: Format) -> anyhow::Result<()> {
+    let columns = ["table", "column", "type", "nullable", "primary_key", "row_estimate"];
+    let mut rows = Vec::new();
+    for entry in &catalog.entries {
+        for c in &entry.columns {
+            rows.push(vec![
+                entry.name.clone().into(),
+                c.name.clone().into(),
+                c.source_type.clone().into(),
+                c.nullable.into(),
+                entry.primary_key.contains(&c.name).into(),
+                entry.row_estimate.map_or(serde_json::Value::Null, Into::into),
+            ]);
+        }
+    }
+    print_query(&QueryResult { columns: columns.iter().map(|s| s.to_string()).collect(), rows }, format)
+}

@@ -9,6 +9,14 @@ use satu_transform::Mapper;
 pub const CONNECTORS: &[&str] = &[
     #[cfg(feature = "file")]
     "csv",
+    #[cfg(feature = "sql")]
+    "mysql",
+    #[cfg(feature = "sql")]
+    "mariadb",
+    #[cfg(feature = "sql")]
+    "postgres",
+    #[cfg(feature = "sql")]
+    "sqlite",
 ];
 
 /// Everything `satu check` finds beyond the config file itself: each pipeline's connector table
@@ -44,6 +52,17 @@ pub fn build_source(d: &Deployment, p: &Pipeline) -> Result<Box<dyn Source>, Pro
             }
             Box::new(satu_connector_file::CsvSource::new(c, &d.base_dir)) as Box<dyn Source>
         }),
+        #[cfg(feature = "sql")]
+        "mysql" | "mariadb" | "postgres" | "postgresql" | "sqlite" => {
+            use satu_connector_sql::{Driver, SqlConfig, SqlSource};
+            let driver = Driver::from_type(&kind);
+            deserialize_at::<SqlConfig>(&table, &path, &mut problems).zip(driver).map(|(c, driver)| {
+                for (key, message) in c.problems(driver) {
+                    problems.push(format!("{path}.{key}"), message);
+                }
+                Box::new(SqlSource::new(c.resolve_relative(driver, &d.base_dir), driver)) as Box<dyn Source>
+            })
+        }
         "" => None, // reported by satu-config
         other => {
             let hint = satu_config::Problem {

@@ -1,8 +1,9 @@
 //! Throwaway databases on the machine's real servers, one per test, with random names.
 //!
-//! The server comes from `SATU_TEST_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/postgres`). When the server cannot be reached a test is
-//! skipped with a message — except under `CI=true`, where that is a failure.
+//! The servers come from `SATU_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) and `SATU_TEST_MYSQL_URL` (default
+//! `mysql://root@127.0.0.1:3306`). When a server cannot be reached a test is skipped with a
+//! message — except under `CI=true`, where that is a failure.
 
 use sqlx::{Connection, Executor};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -12,6 +13,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub fn postgres_server_url() -> String {
     std::env::var("SATU_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// The MySQL/MariaDB server tests use.
+pub fn mysql_server_url() -> String {
+    std::env::var("SATU_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_string())
+}
+
+fn unreachable(what: &str, url: &str, e: &sqlx::Error) {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI=true but {what} at {url} is unreachable: {e}");
+    }
+    eprintln!("skipped: {what} at {url} is unreachable ({e})");
 }
 
 fn unique_name(prefix: &str) -> String {
@@ -48,10 +61,7 @@ impl PgTestDb {
         let mut conn = match sqlx::PgConnection::connect(&server).await {
             Ok(c) => c,
             Err(e) => {
-                if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!("CI=true but PostgreSQL at {server} is unreachable: {e}");
-                }
-                eprintln!("skipped: PostgreSQL at {server} is unreachable ({e}); set SATU_TEST_POSTGRES_URL");
+                unreachable("PostgreSQL", &server, &e);
                 return None;
             }
         };
@@ -71,6 +81,57 @@ impl Drop for PgTestDb {
             rt.block_on(async {
                 let mut conn = sqlx::PgConnection::connect(&server).await.ok()?;
                 conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.ok()
+            })
+        });
+        let _ = handle.join();
+    }
+}
+
+/// A MySQL/MariaDB database that exists for one test and is dropped afterwards.
+pub struct MyTestDb {
+    /// Its URL.
+    pub url: String,
+    name: String,
+}
+
+impl MyTestDb {
+    /// Creates a fresh empty database (utf8mb4), or returns `None` (after saying why) when no
+    /// server is reachable outside CI.
+    pub async fn create() -> Option<Self> {
+        let server = mysql_server_url();
+        let mut conn = match sqlx::MySqlConnection::connect(&server).await {
+            Ok(c) => c,
+            Err(e) => {
+                unreachable("MariaDB", &server, &e);
+                return None;
+            }
+        };
+        let name = unique_name("satu_test");
+        conn.execute(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4").as_str()).await.ok()?;
+        Some(Self { url: format!("{}/{name}", server.trim_end_matches('/')), name })
+    }
+
+    /// Runs statements (separated by `;` at line ends) on the database, in a session that
+    /// allows zero dates, as old OPD applications do.
+    pub async fn execute(&self, script: &str) -> Result<(), sqlx::Error> {
+        let mut conn = sqlx::MySqlConnection::connect(&self.url).await?;
+        conn.execute("SET SESSION sql_mode = ''").await?;
+        for stmt in script.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+            conn.execute(stmt.trim_end_matches(';')).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for MyTestDb {
+    fn drop(&mut self) {
+        let server = mysql_server_url();
+        let name = self.name.clone();
+        let handle = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let mut conn = sqlx::MySqlConnection::connect(&server).await.ok()?;
+                conn.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await.ok()
             })
         });
         let _ = handle.join();
