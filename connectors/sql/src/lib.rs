@@ -393,11 +393,9 @@ impl SqlSource {
             pipeline: cx.pipeline.clone(),
             batch_rows: cx.batch_rows.max(1),
             initial: cx.state.as_ref().map(|s| s.0.clone()),
-            tz: config::offset(&self.config.timezone)
-                .ok_or_else(|| SourceError::config(&self.label, format!("unknown time zone `{}`", self.config.timezone)))?,
-                chrono::FixedOffset::east_opt(7 * 3600)
-                    .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("UTC")),
-            ),
+            tz: config::offset(&self.config.timezone).ok_or_else(|| {
+                SourceError::config(&self.label, format!("unknown time zone `{}`", self.config.timezone))
+            })?,
         })
     }
 
