@@ -207,15 +207,23 @@ impl Warehouse for SqliteWarehouse {
         .await?;
         sqlx::query("DELETE FROM temp.stage_observasi").execute(&mut *tx).await?;
         insert_rows(&mut tx, "temp.stage_observasi", &STAGE_COLUMNS, &[], &obs).await?;
+        // Driven from each staged row, so the lookup uses the whole unique index (an UPDATE … FROM
+        // join lets SQLite's planner scan the staging table once per warehouse row).
         sqlx::query(
-            "UPDATE temp.stage_observasi AS s SET cur_id = o.id, \
-               same = (o.nilai IS s.nilai AND o.status_nilai = s.status_nilai AND o.satuan = ?3) \
-             FROM dw.observasi AS o \
-             WHERE o.berlaku_sampai IS NULL AND o.dataset = ?1 AND o.indikator = ?2 \
-               AND o.kode_wilayah = s.kode_wilayah AND o.periode = s.periode AND o.dimensi_kunci = s.dimensi_kunci",
+            "UPDATE temp.stage_observasi SET cur_id = (SELECT o.id FROM dw.observasi AS o \
+               WHERE o.dataset = $1 AND o.indikator = $2 AND o.kode_wilayah = stage_observasi.kode_wilayah \
+                 AND o.periode = stage_observasi.periode AND o.dimensi_kunci = stage_observasi.dimensi_kunci \
+                 AND o.berlaku_sampai IS NULL)",
         )
         .bind(load.dataset)
         .bind(load.indikator)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE temp.stage_observasi SET same = (SELECT o.nilai IS stage_observasi.nilai \
+               AND o.status_nilai = stage_observasi.status_nilai AND o.satuan = $1 \
+               FROM dw.observasi AS o WHERE o.id = stage_observasi.cur_id) WHERE cur_id IS NOT NULL",
+        )
         .bind(load.satuan)
         .execute(&mut *tx)
         .await?;
