@@ -308,8 +308,141 @@ pub struct PipelineOf<T> {
     /// Rows to drop by declared rule (counted as `filtered`), e.g. total rows.
     #[serde(default)]
     pub skip: Vec<SkipRule>,
-    /// Where rows go: canonical observations.
-    pub target: T,
+    /// Where rows go as canonical observations (`dw.observasi`). Give `target` or `entity`.
+    #[serde(default)]
+    pub target: Option<T>,
+    /// Where rows go as a replica of an OPD table (`dw.<table>`). Give `target` or `entity`.
+    #[serde(default)]
+    pub entity: Option<EntityTarget>,
+}
+
+/// `[pipeline.entity]`: replicate source rows into a declared warehouse table `dw.<table>`, with
+/// lineage columns `_satu_run_id` and `_satu_dimuat` (and `_satu_dihapus` for soft deletes).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityTarget {
+    /// Table name in schema `dw` (lower-case letters, digits, `_`).
+    pub table: String,
+    /// Column → type, taken from the source column of the same name. Types: `bigint`,
+    /// `integer`, `numeric` or `numeric(P,S)`, `double`, `boolean`, `text`, `date`, `timestamp`
+    /// (wall clock), `timestamptz` (instant).
+    pub columns: std::collections::BTreeMap<String, ColumnType>,
+    /// Primary key columns (required for `merge`).
+    #[serde(default)]
+    pub primary_key: Vec<String>,
+    /// How each run writes: `merge` (default: insert new keys, update changed rows, leave the
+    /// rest), `append` (insert every row), `full_refresh` (load a new copy beside the old one
+    /// and swap them atomically at the end: readers never see a half table).
+    #[serde(default)]
+    pub sync: SyncMode,
+}
+
+/// Sync modes of entity targets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// Upsert on the primary key; unchanged rows are not written.
+    #[default]
+    Merge,
+    /// Insert every row read.
+    Append,
+    /// Rebuild the table on each run and swap it in atomically.
+    FullRefresh,
+}
+
+/// Portable column types of entity tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// 64-bit integer.
+    BigInt,
+    /// 32-bit integer.
+    Integer,
+    /// Exact decimal, optionally with precision and scale.
+    Numeric(Option<(u8, u8)>),
+    /// 8-byte float.
+    Double,
+    /// Boolean.
+    Boolean,
+    /// Text.
+    Text,
+    /// Calendar date.
+    Date,
+    /// Wall-clock date and time, as the source wrote it.
+    Timestamp,
+    /// An instant.
+    Timestamptz,
+}
+
+impl ColumnType {
+    /// The PostgreSQL type.
+    pub fn postgres(&self) -> String {
+        match self {
+            Self::BigInt => "bigint".into(),
+            Self::Integer => "integer".into(),
+            Self::Numeric(Some((p, s))) => format!("numeric({p},{s})"),
+            Self::Numeric(None) => "numeric".into(),
+            Self::Double => "double precision".into(),
+            Self::Boolean => "boolean".into(),
+            Self::Text => "text".into(),
+            Self::Date => "date".into(),
+            Self::Timestamp => "timestamp".into(),
+            Self::Timestamptz => "timestamptz".into(),
+        }
+    }
+
+    /// The SQLite type (its affinity decides storage: dates stay ISO 8601 text).
+    pub fn sqlite(&self) -> &'static str {
+        match self {
+            Self::BigInt | Self::Integer | Self::Boolean => "INTEGER",
+            Self::Numeric(_) => "NUMERIC",
+            Self::Double => "REAL",
+            Self::Text | Self::Date | Self::Timestamp | Self::Timestamptz => "TEXT",
+        }
+    }
+}
+
+impl std::str::FromStr for ColumnType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim().to_ascii_lowercase();
+        Ok(match t.as_str() {
+            "bigint" | "int8" => Self::BigInt,
+            "integer" | "int" | "int4" => Self::Integer,
+            "numeric" | "decimal" => Self::Numeric(None),
+            "double" | "double precision" | "float8" => Self::Double,
+            "boolean" | "bool" => Self::Boolean,
+            "text" | "varchar" => Self::Text,
+            "date" => Self::Date,
+            "timestamp" | "datetime" => Self::Timestamp,
+            "timestamptz" => Self::Timestamptz,
+            other => {
+                let inner = other
+                    .strip_prefix("numeric(")
+                    .or_else(|| other.strip_prefix("decimal("))
+                    .and_then(|r| r.strip_suffix(')'))
+                    .and_then(|r| r.split_once(','))
+                    .and_then(|(p, s)| Some((p.trim().parse::<u8>().ok()?, s.trim().parse::<u8>().ok()?)))
+                    .filter(|(p, s)| (1..=38).contains(p) && s <= p);
+                match inner {
+                    Some(ps) => Self::Numeric(Some(ps)),
+                    None => {
+                        return Err(format!(
+                            "unknown column type `{s}` (bigint, integer, numeric(P,S), double, boolean, \
+                             text, date, timestamp, timestamptz)"
+                        ))
+                    }
+                }
+            }
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ColumnType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// `skip = [{ column = "kelurahan", matches = "^(TOTAL|JUMLAH)" }]`: a row whose `column`

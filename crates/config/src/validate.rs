@@ -68,10 +68,42 @@ pub(crate) fn validate(value: &Value, base_dir: &Path, problems: &mut Problems) 
     for head in heads {
         check_pipeline(&known, &head, problems);
         let target_at = join(&head.at, "target");
-        if let Some(target) = deserialize_at::<Target>(&head.target, &target_at, problems) {
-            check_target(&d, &known, &target, &target_at, problems);
-            let PipelineOf { at, name, opd, schedule, description, batch_rows, source, skip, target: _ } =
-                head;
+        let target = match &head.target {
+            Some(raw) => match deserialize_at::<Target>(raw, &target_at, problems) {
+                Some(t) => Some(Some(t)),
+                None => None,
+            },
+            None => Some(None),
+        };
+        if let (Some(target), Some(entity)) = (&target, &head.entity) {
+            if target.is_some() {
+                problems
+                    .push(head.at.clone(), "give `target` (observations) or `entity` (a table), not both");
+            }
+            check_entity(entity, &join(&head.at, "entity"), problems);
+        } else if matches!(target, Some(None)) {
+            problems.push_hint(
+                head.at.clone(),
+                "the pipeline has no destination",
+                "add [pipeline.target] (canonical observations) or [pipeline.entity] (a table)".into(),
+            );
+        }
+        if let Some(target) = target {
+            if let Some(t) = &target {
+                check_target(&d, &known, t, &target_at, problems);
+            }
+            let PipelineOf {
+                at,
+                name,
+                opd,
+                schedule,
+                description,
+                batch_rows,
+                source,
+                skip,
+                target: _,
+                entity,
+            } = head;
             d.pipelines.push(Pipeline {
                 at,
                 name,
@@ -82,6 +114,7 @@ pub(crate) fn validate(value: &Value, base_dir: &Path, problems: &mut Problems) 
                 source,
                 skip,
                 target,
+                entity,
             });
         }
     }
@@ -270,6 +303,49 @@ fn check_pipeline(known: &Known, p: &PipelineOf<Value>, problems: &mut Problems)
     }
 }
 
+/// Reserved names of the lineage columns Satu adds to entity tables.
+const LINEAGE_PREFIX: &str = "_satu";
+
+fn check_entity(e: &EntityTarget, at: &str, problems: &mut Problems) {
+    let ident = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 63
+            && s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    if !ident(&e.table) || e.table.starts_with(LINEAGE_PREFIX) {
+        problems.push(
+            join(at, "table"),
+            format!("`{}` is not a valid table name (lower-case letters, digits, `_`)", e.table),
+        );
+    }
+    if e.columns.is_empty() {
+        problems.push(join(at, "columns"), "declare at least one column");
+    }
+    for c in e.columns.keys() {
+        if !ident(c) || c.starts_with(LINEAGE_PREFIX) {
+            problems.push(
+                join(at, &format!("columns.{c}")),
+                format!("`{c}` is not a valid column name (lower-case letters, digits, `_`; `_satu…` is reserved)"),
+            );
+        }
+    }
+    for (i, k) in e.primary_key.iter().enumerate() {
+        if !e.columns.contains_key(k) {
+            let hint = suggest(k, e.columns.keys().map(String::as_str))
+                .unwrap_or_else(|| "list it in `columns`".into());
+            problems.push_hint(
+                format!("{at}.primary_key[{i}]"),
+                format!("`{k}` is not a declared column"),
+                hint,
+            );
+        }
+    }
+    if e.sync == SyncMode::Merge && e.primary_key.is_empty() {
+        problems.push(join(at, "primary_key"), "sync = \"merge\" needs a primary key");
+    }
+}
+
 fn check_target(d: &Deployment, known: &Known, t: &Target, at: &str, problems: &mut Problems) {
     check_ref(&known.datasets, &t.dataset, &join(at, "dataset"), "dataset", problems);
     check_ref(&known.indicators, &t.indikator, &join(at, "indikator"), "indicator", problems);
@@ -349,7 +425,10 @@ dimensi = { jenis_kelamin = "jk" }
         let l = load_str(GOOD, Path::new("."), &HashMap::new());
         assert!(l.problems.is_empty(), "{}", l.problems);
         assert_eq!(l.deployment.pipelines.len(), 1);
-        assert_eq!(l.deployment.pipelines[0].target.dimensi["jenis_kelamin"], "jk");
+        assert_eq!(
+            l.deployment.pipelines[0].target.as_ref().map(|t| t.dimensi["jenis_kelamin"].as_str()),
+            Some("jk")
+        );
     }
 
     #[test]

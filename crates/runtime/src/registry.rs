@@ -27,6 +27,9 @@ pub fn check(d: &Deployment) -> Problems {
         if let Err(e) = build_source(d, p) {
             problems.extend(e);
         }
+        if p.target.is_none() {
+            continue;
+        }
         if let Err(e) = Mapper::new(d, p) {
             problems.extend(e);
         }

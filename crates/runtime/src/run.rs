@@ -3,9 +3,10 @@
 use crate::{build_source, RuntimeError};
 use futures::StreamExt;
 use satu_config::Deployment;
+use satu_config::{EntityTarget, Target};
 use satu_core::{ReadContext, RowCounts};
 use satu_transform::Mapper;
-use satu_warehouse::{BatchLoad, PeriodRow, Warehouse};
+use satu_warehouse::{BatchLoad, EntityLoad, PeriodRow, Warehouse};
 use std::time::{Duration, Instant};
 
 /// What a run reports while it works, once per committed batch.
@@ -63,6 +64,15 @@ pub async fn run_pipeline(
     report
 }
 
+/// Where a pipeline's batches go.
+enum Sink<'a> {
+    /// Canonical observations, through the transform.
+    /// The mapper is taken to a blocking thread for each batch and put back afterwards.
+    Canonical { mapper: Option<Mapper>, target: &'a Target, satuan: String },
+    /// A replica table.
+    Entity(&'a EntityTarget),
+}
+
 async fn run_inner(
     d: &Deployment,
     warehouse: &dyn Warehouse,
@@ -72,17 +82,27 @@ async fn run_inner(
 ) -> Result<(), RuntimeError> {
     let pipeline = d.pipeline(name).ok_or_else(|| RuntimeError::Internal(format!("no pipeline `{name}`")))?;
     let source = build_source(d, pipeline).map_err(RuntimeError::Config)?;
-    let mut mapper = Mapper::new(d, pipeline).map_err(RuntimeError::Config)?;
-    let t = &pipeline.target;
-    let satuan = d
-        .indicator(&t.indikator)
-        .map(|i| i.satuan.clone())
-        .ok_or_else(|| RuntimeError::Internal(format!("indicator `{}` vanished", t.indikator)))?;
+    let mut sink = match (&pipeline.target, &pipeline.entity) {
+        (Some(target), _) => {
+            let mapper = Some(Mapper::new(d, pipeline).map_err(RuntimeError::Config)?);
+            let satuan = d.indicator(&target.indikator).map(|i| i.satuan.clone()).ok_or_else(|| {
+                RuntimeError::Internal(format!("indicator `{}` vanished", target.indikator))
+            })?;
+            Sink::Canonical { mapper, target, satuan }
+        }
+        (None, Some(entity)) => Sink::Entity(entity),
+        (None, None) => return Err(RuntimeError::Internal(format!("pipeline `{name}` has no destination"))),
+    };
 
     let run_id = warehouse.begin_run(name).await?;
     report.run_id = Some(run_id);
     let state = warehouse.state(name).await?;
     tracing::info!(pipeline = name, run_id, resume = state.is_some(), "run started");
+    if let Sink::Entity(entity) = &sink {
+        // A full refresh killed half-way resumes filling its new copy; otherwise it starts afresh.
+        let resuming = state.as_ref().is_some_and(|s| s.0["complete"] == false);
+        warehouse.prepare_entity(entity, !resuming).await?;
+    }
     let cx = ReadContext {
         pipeline: name.to_string(),
         batch_rows: pipeline.batch_rows.unwrap_or(d.defaults.batch_rows),
@@ -92,37 +112,25 @@ async fn run_inner(
     let mut n = 0u64;
     while let Some(batch) = batches.next().await {
         let batch = batch?;
-        // Mapping is CPU work: keep it off the async threads.
-        let (returned, mapped) = tokio::task::spawn_blocking(move || {
-            let mapped = mapper.map(&batch.df);
-            (mapper, mapped.map(|m| (m, batch.checkpoint, batch.seq)))
-        })
-        .await
-        .map_err(|e| RuntimeError::Internal(format!("the transform of `{name}` panicked: {e}")))?;
-        mapper = returned;
-        let (mapped, checkpoint, seq) = mapped?;
-        let periods: Vec<PeriodRow> = mapped
-            .periods
-            .iter()
-            .map(|p| {
-                let (mulai, selesai) = p.bounds();
-                PeriodRow { kode: p.code(), jenis: p.kind(), mulai, selesai }
-            })
-            .collect();
-        let counts = warehouse
-            .commit_batch(BatchLoad {
-                run_id,
-                pipeline: name,
-                dataset: &t.dataset,
-                indikator: &t.indikator,
-                satuan: &satuan,
-                observations: &mapped.observations,
-                rejects: &mapped.rejects,
-                periods: &periods,
-                checkpoint: checkpoint.as_ref(),
-                counts: mapped.counts,
-            })
-            .await?;
+        let seq = batch.seq;
+        let counts = match &mut sink {
+            Sink::Canonical { mapper, target, satuan } => {
+                commit_canonical(warehouse, name, run_id, mapper, target, satuan, batch).await?
+            }
+            Sink::Entity(entity) => {
+                let counts = RowCounts { read: batch.df.height() as u64, ..Default::default() };
+                warehouse
+                    .commit_entity_batch(EntityLoad {
+                        run_id,
+                        pipeline: name,
+                        entity,
+                        rows: &batch.df,
+                        checkpoint: batch.checkpoint.as_ref(),
+                        counts,
+                    })
+                    .await?
+            }
+        };
         report.counts.add(&counts);
         n += 1;
         tracing::info!(
@@ -140,6 +148,52 @@ async fn run_inner(
         );
         progress(&Progress { pipeline: name.to_string(), batches: n, counts: report.counts });
     }
+    if let Sink::Entity(entity) = &sink {
+        warehouse.finish_entity(entity).await?;
+    }
     report.counts.verify()?;
     Ok(())
+}
+
+/// Maps one batch to observations (on a blocking thread: CPU work) and commits it.
+async fn commit_canonical(
+    warehouse: &dyn Warehouse,
+    name: &str,
+    run_id: i64,
+    mapper: &mut Option<Mapper>,
+    target: &Target,
+    satuan: &str,
+    batch: satu_core::Batch,
+) -> Result<RowCounts, RuntimeError> {
+    let mut owned = mapper.take().ok_or_else(|| RuntimeError::Internal("the mapper was lost".into()))?;
+    let (returned, mapped) = tokio::task::spawn_blocking(move || {
+        let mapped = owned.map(&batch.df);
+        (owned, mapped.map(|m| (m, batch.checkpoint)))
+    })
+    .await
+    .map_err(|e| RuntimeError::Internal(format!("the transform of `{name}` panicked: {e}")))?;
+    *mapper = Some(returned);
+    let (mapped, checkpoint) = mapped?;
+    let periods: Vec<PeriodRow> = mapped
+        .periods
+        .iter()
+        .map(|p| {
+            let (mulai, selesai) = p.bounds();
+            PeriodRow { kode: p.code(), jenis: p.kind(), mulai, selesai }
+        })
+        .collect();
+    Ok(warehouse
+        .commit_batch(BatchLoad {
+            run_id,
+            pipeline: name,
+            dataset: &target.dataset,
+            indikator: &target.indikator,
+            satuan,
+            observations: &mapped.observations,
+            rejects: &mapped.rejects,
+            periods: &periods,
+            checkpoint: checkpoint.as_ref(),
+            counts: mapped.counts,
+        })
+        .await?)
 }

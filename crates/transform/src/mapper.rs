@@ -108,7 +108,10 @@ impl Mapper {
     pub fn new(d: &Deployment, pipeline: &Pipeline) -> Result<Self, Problems> {
         let mut problems = Problems::default();
         let at = pipeline.at.as_str();
-        let t = &pipeline.target;
+        let Some(t) = &pipeline.target else {
+            problems.push(at, "the pipeline has no canonical `target`");
+            return Err(problems);
+        };
         let regions = RegionResolver::new(&t.wilayah)
             .map_err(|e| problems.push(format!("{at}.target.wilayah.within"), e))
             .ok();

@@ -151,3 +151,98 @@ where
         error: r.try_get("error")?,
     })
 }
+
+/// The lineage columns of entity tables.
+pub(crate) const LINEAGE_COLUMNS: [&str; 3] = ["_satu_run_id", "_satu_dimuat", "_satu_dihapus"];
+
+/// The table an entity batch is written to: the table itself, or its new copy while a
+/// `full_refresh` fills it.
+pub(crate) fn entity_table(e: &satu_config::EntityTarget) -> String {
+    match e.sync {
+        satu_config::SyncMode::FullRefresh => format!("{}__baru", e.table),
+        _ => e.table.clone(),
+    }
+}
+
+/// `"a", "b"`: declared names are validated lower-case identifiers, quoted all the same.
+pub(crate) fn quoted(names: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    names.into_iter().map(|n| format!("\"{}\"", n.as_ref())).collect::<Vec<_>>().join(", ")
+}
+
+/// `CREATE TABLE IF NOT EXISTS dw."name" (…)` for an entity, with the backend's types.
+pub(crate) fn create_entity_sql(
+    e: &satu_config::EntityTarget,
+    name: &str,
+    column_type: impl Fn(&satu_config::ColumnType) -> String,
+    int8: &str,
+    instant: &str,
+) -> String {
+    let mut cols: Vec<String> =
+        e.columns.iter().map(|(c, t)| format!("\"{c}\" {}", column_type(t))).collect();
+    cols.push(format!("\"_satu_run_id\" {int8} NOT NULL"));
+    cols.push(format!("\"_satu_dimuat\" {instant} NOT NULL"));
+    cols.push(format!("\"_satu_dihapus\" {instant}"));
+    if !e.primary_key.is_empty() {
+        cols.push(format!("PRIMARY KEY ({})", quoted(&e.primary_key)));
+    }
+    format!("CREATE TABLE IF NOT EXISTS dw.\"{name}\" ({})", cols.join(", "))
+}
+
+/// Checks that an existing entity table has exactly the declared and lineage columns.
+pub(crate) fn check_entity_columns(
+    e: &satu_config::EntityTarget,
+    existing: &[String],
+) -> Result<(), crate::WarehouseError> {
+    let mut want: Vec<String> =
+        e.columns.keys().cloned().chain(LINEAGE_COLUMNS.iter().map(|s| s.to_string())).collect();
+    let mut have = existing.to_vec();
+    want.sort();
+    have.sort();
+    if want == have {
+        return Ok(());
+    }
+    Err(crate::WarehouseError::Config(format!(
+        "dw.{} exists with columns ({}) but the pipeline declares ({}); rename the table or the pipeline's \
+         entity.table (schema-drift handling comes with the landing release)",
+        e.table,
+        have.join(", "),
+        want.join(", ")
+    )))
+}
+
+/// The declared columns of `df`, as text (booleans as `1`/`0` when `bool_as_int`), in the
+/// declared (sorted) order.
+pub(crate) fn entity_rows(
+    df: &polars::prelude::DataFrame,
+    e: &satu_config::EntityTarget,
+    bool_as_int: bool,
+) -> Result<Vec<Vec<Option<String>>>, crate::WarehouseError> {
+    use polars::prelude::DataType;
+    let bad = |e: polars::prelude::PolarsError| crate::WarehouseError::Batch(e.to_string());
+    let mut out = Vec::with_capacity(e.columns.len());
+    for name in e.columns.keys() {
+        let col = df.column(name).map_err(|_| {
+            let have: Vec<&str> = df.get_column_names().iter().map(|c| c.as_str()).collect();
+            crate::WarehouseError::Batch(format!(
+                "the source has no column `{name}` for dw.{} (it has: {})",
+                e.table,
+                have.join(", ")
+            ))
+        })?;
+        let values: Vec<Option<String>> = if bool_as_int && col.dtype() == &DataType::Boolean {
+            col.bool()
+                .map_err(bad)?
+                .iter()
+                .map(|v| v.map(|b| if b { "1" } else { "0" }.to_string()))
+                .collect()
+        } else {
+            let s = col.cast(&DataType::String).map_err(bad)?;
+            s.str().map_err(bad)?.iter().map(|v| v.map(str::to_string)).collect()
+        };
+        out.push(values);
+    }
+    Ok(out)
+}
+
+/// The merge counts of a classified staging table: (inserted, updated, unchanged).
+pub(crate) type MergeCounts = (i64, i64, i64);

@@ -10,7 +10,7 @@ mod postgres;
 mod sqlite;
 
 use polars::prelude::DataFrame;
-use satu_config::Deployment;
+use satu_config::{Deployment, EntityTarget};
 use satu_core::{ErrorKind, Retry, RowCounts, Secret, SourceState};
 use std::path::Path;
 
@@ -97,6 +97,23 @@ pub struct BatchLoad<'a> {
     pub counts: RowCounts,
 }
 
+/// One batch for an entity target (`dw.<table>`), committed with its checkpoint and counts.
+#[derive(Debug)]
+pub struct EntityLoad<'a> {
+    /// The run this batch belongs to.
+    pub run_id: i64,
+    /// The pipeline name.
+    pub pipeline: &'a str,
+    /// The declared table.
+    pub entity: &'a EntityTarget,
+    /// Source rows: one column per declared column (more are ignored).
+    pub rows: &'a DataFrame,
+    /// The source state after this batch.
+    pub checkpoint: Option<&'a SourceState>,
+    /// This batch's counts so far (`read`); the loaded counts are computed here.
+    pub counts: RowCounts,
+}
+
 /// A run as recorded in `etl.run`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RunRecord {
@@ -147,6 +164,15 @@ pub trait Warehouse: Send + Sync {
     /// and run counts) in one transaction; returns the batch's counts with the loaded part
     /// (inserted, updated, unchanged) filled in.
     async fn commit_batch(&self, load: BatchLoad<'_>) -> Result<RowCounts, WarehouseError>;
+    /// Creates `dw.<table>` when missing (and checks its columns when present). For
+    /// `full_refresh`, also prepares the new copy: empty when `fresh`, kept when a killed run
+    /// resumes filling it.
+    async fn prepare_entity(&self, entity: &EntityTarget, fresh: bool) -> Result<(), WarehouseError>;
+    /// Loads one batch into an entity table as its sync mode says, with the checkpoint and the run
+    /// counts, in one transaction; returns the counts with inserted/updated/unchanged filled in.
+    async fn commit_entity_batch(&self, load: EntityLoad<'_>) -> Result<RowCounts, WarehouseError>;
+    /// Ends an entity load: for `full_refresh`, swaps the new copy in, atomically.
+    async fn finish_entity(&self, entity: &EntityTarget) -> Result<(), WarehouseError>;
     /// Records the end of a run: `Ok` for success, `Err(message)` for failure.
     async fn finish_run(&self, run_id: i64, outcome: Result<(), String>) -> Result<(), WarehouseError>;
     /// The counts recorded for a run.

@@ -6,10 +6,11 @@
 //! rows, checkpoint and run counts land together or not at all.
 
 use crate::common::{
-    region_columns, run_record, string_columns, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
+    check_entity_columns, create_entity_sql, entity_rows, entity_table, quoted, region_columns, run_record,
+    string_columns, MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
 };
-use crate::{BatchLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError};
-use satu_config::Deployment;
+use crate::{BatchLoad, EntityLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError};
+use satu_config::{Deployment, EntityTarget, SyncMode};
 use satu_core::{RowCounts, SourceState};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Column as _, Row, Sqlite, Transaction, TypeInfo, ValueRef};
@@ -123,6 +124,48 @@ async fn insert_rows(
         q.execute(&mut **tx).await?;
         start += n;
     }
+    Ok(())
+}
+
+/// Stores the source checkpoint and adds a batch's counts to its run, inside the batch's
+/// transaction: state is never written ahead of the data.
+async fn record_progress(
+    tx: &mut Transaction<'_, Sqlite>,
+    pipeline: &str,
+    run_id: i64,
+    checkpoint: Option<&SourceState>,
+    counts: &RowCounts,
+    at: &str,
+) -> Result<(), WarehouseError> {
+    if let Some(state) = checkpoint {
+        sqlx::query(
+            "INSERT INTO etl.state (pipeline, state, run_id, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (pipeline) DO UPDATE SET state = excluded.state, run_id = excluded.run_id, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(pipeline)
+        .bind(state.0.to_string())
+        .bind(run_id)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE etl.run SET rows_read = rows_read + $2, rows_inserted = rows_inserted + $3, \
+         rows_updated = rows_updated + $4, rows_unchanged = rows_unchanged + $5, \
+         rows_rejected = rows_rejected + $6, rows_filtered = rows_filtered + $7, \
+         rows_duplicate = rows_duplicate + $8 WHERE id = $1",
+    )
+    .bind(run_id)
+    .bind(counts.read as i64)
+    .bind(counts.inserted as i64)
+    .bind(counts.updated as i64)
+    .bind(counts.unchanged as i64)
+    .bind(counts.rejected as i64)
+    .bind(counts.filtered as i64)
+    .bind(counts.duplicates as i64)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -265,43 +308,139 @@ impl Warehouse for SqliteWarehouse {
                 .execute(&mut *tx)
                 .await?;
         }
-        if let Some(state) = load.checkpoint {
-            sqlx::query(
-                "INSERT INTO etl.state (pipeline, state, run_id, updated_at) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (pipeline) DO UPDATE SET state = excluded.state, run_id = excluded.run_id, \
-                 updated_at = excluded.updated_at",
-            )
-            .bind(load.pipeline)
-            .bind(state.0.to_string())
-            .bind(load.run_id)
-            .bind(&at)
-            .execute(&mut *tx)
-            .await?;
-        }
         let counts = RowCounts {
             inserted: inserted as u64,
             updated: updated as u64,
             unchanged: unchanged as u64,
             ..load.counts
         };
-        sqlx::query(
-            "UPDATE etl.run SET rows_read = rows_read + ?2, rows_inserted = rows_inserted + ?3, \
-             rows_updated = rows_updated + ?4, rows_unchanged = rows_unchanged + ?5, \
-             rows_rejected = rows_rejected + ?6, rows_filtered = rows_filtered + ?7, \
-             rows_duplicate = rows_duplicate + ?8 WHERE id = ?1",
-        )
-        .bind(load.run_id)
-        .bind(counts.read as i64)
-        .bind(counts.inserted as i64)
-        .bind(counts.updated as i64)
-        .bind(counts.unchanged as i64)
-        .bind(counts.rejected as i64)
-        .bind(counts.filtered as i64)
-        .bind(counts.duplicates as i64)
-        .execute(&mut *tx)
-        .await?;
+        record_progress(&mut tx, load.pipeline, load.run_id, load.checkpoint, &counts, &at).await?;
         tx.commit().await?;
         Ok(counts)
+    }
+
+    async fn prepare_entity(&self, e: &EntityTarget, fresh: bool) -> Result<(), WarehouseError> {
+        let mut tx = self.pool.begin().await?;
+        let existing: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1, 'dw')")
+            .bind(&e.table)
+            .fetch_all(&mut *tx)
+            .await?;
+        let create = |name: &str| create_entity_sql(e, name, |t| t.sqlite().to_string(), "INTEGER", "TEXT");
+        if existing.is_empty() {
+            sqlx::query(&create(&e.table)).execute(&mut *tx).await?;
+        } else {
+            check_entity_columns(e, &existing)?;
+        }
+        if e.sync == SyncMode::FullRefresh {
+            let copy = entity_table(e);
+            if fresh {
+                sqlx::query(&format!("DROP TABLE IF EXISTS dw.\"{copy}\"")).execute(&mut *tx).await?;
+            }
+            sqlx::query(&create(&copy)).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn commit_entity_batch(&self, load: EntityLoad<'_>) -> Result<RowCounts, WarehouseError> {
+        let e = load.entity;
+        let rows = entity_rows(load.rows, e, true)?;
+        let names: Vec<&str> = e.columns.keys().map(String::as_str).collect();
+        let table = entity_table(e);
+        let at = now();
+        let mut tx = self.pool.begin().await?;
+        let typed: Vec<String> = e.columns.iter().map(|(c, t)| format!("\"{c}\" {}", t.sqlite())).collect();
+        sqlx::query("DROP TABLE IF EXISTS temp.stage_entitas").execute(&mut *tx).await?;
+        sqlx::query(&format!(
+            "CREATE TEMP TABLE stage_entitas ({}, _ada INTEGER, _sama INTEGER)",
+            typed.join(", ")
+        ))
+        .execute(&mut *tx)
+        .await?;
+        let quoted_names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        let quoted_refs: Vec<&str> = quoted_names.iter().map(String::as_str).collect();
+        insert_rows(&mut tx, "temp.stage_entitas", &quoted_refs, &[], &rows).await?;
+        let list = quoted(&names);
+        let (inserted, updated, unchanged): MergeCounts = match e.sync {
+            SyncMode::Merge => {
+                let keys: Vec<String> =
+                    e.primary_key.iter().map(|k| format!("o.\"{k}\" = stage_entitas.\"{k}\"")).collect();
+                let same: Vec<String> =
+                    names.iter().map(|c| format!("o.\"{c}\" IS stage_entitas.\"{c}\"")).collect();
+                let keys = keys.join(" AND ");
+                sqlx::query(&format!(
+                    "UPDATE temp.stage_entitas SET \
+                       _ada = EXISTS (SELECT 1 FROM dw.\"{table}\" AS o WHERE {keys}), \
+                       _sama = EXISTS (SELECT 1 FROM dw.\"{table}\" AS o WHERE {keys} \
+                         AND o._satu_dihapus IS NULL AND {})",
+                    same.join(" AND ")
+                ))
+                .execute(&mut *tx)
+                .await?;
+                let counts = sqlx::query_as(
+                    "SELECT coalesce(sum(NOT _ada), 0), coalesce(sum(_ada AND NOT _sama), 0), \
+                     coalesce(sum(_sama), 0) FROM temp.stage_entitas",
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                let set: Vec<String> = names
+                    .iter()
+                    .filter(|c| !e.primary_key.iter().any(|k| k == *c))
+                    .map(|c| format!("\"{c}\" = excluded.\"{c}\""))
+                    .chain([
+                        "_satu_run_id = excluded._satu_run_id".into(),
+                        "_satu_dimuat = excluded._satu_dimuat".into(),
+                        "_satu_dihapus = NULL".into(),
+                    ])
+                    .collect();
+                sqlx::query(&format!(
+                    "INSERT INTO dw.\"{table}\" ({list}, _satu_run_id, _satu_dimuat) \
+                     SELECT {list}, $1, $2 FROM temp.stage_entitas WHERE NOT _sama \
+                     ON CONFLICT ({}) DO UPDATE SET {}",
+                    quoted(&e.primary_key),
+                    set.join(", ")
+                ))
+                .bind(load.run_id)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await?;
+                counts
+            }
+            SyncMode::Append | SyncMode::FullRefresh => {
+                let n = sqlx::query(&format!(
+                    "INSERT INTO dw.\"{table}\" ({list}, _satu_run_id, _satu_dimuat) \
+                     SELECT {list}, $1, $2 FROM temp.stage_entitas"
+                ))
+                .bind(load.run_id)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                (n as i64, 0, 0)
+            }
+        };
+        let counts = RowCounts {
+            inserted: inserted as u64,
+            updated: updated as u64,
+            unchanged: unchanged as u64,
+            ..load.counts
+        };
+        record_progress(&mut tx, load.pipeline, load.run_id, load.checkpoint, &counts, &at).await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn finish_entity(&self, e: &EntityTarget) -> Result<(), WarehouseError> {
+        if e.sync != SyncMode::FullRefresh {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&format!("DROP TABLE IF EXISTS dw.\"{}\"", e.table)).execute(&mut *tx).await?;
+        sqlx::query(&format!("ALTER TABLE dw.\"{}\" RENAME TO \"{}\"", entity_table(e), e.table))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn finish_run(&self, run_id: i64, outcome: Result<(), String>) -> Result<(), WarehouseError> {

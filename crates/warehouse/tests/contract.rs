@@ -119,12 +119,103 @@ async fn contract(wh: &dyn Warehouse) -> TestResult {
     Ok(())
 }
 
+fn entity(sync: &str) -> satu_config::EntityTarget {
+    serde_json::from_value(serde_json::json!({
+        "table": "penduduk",
+        "primary_key": ["id"],
+        "sync": sync,
+        "columns": { "id": "bigint", "nama": "text", "penghasilan": "numeric(14,2)", "lahir": "date",
+                     "diubah": "timestamp", "aktif": "boolean" },
+    }))
+    .expect("valid entity")
+}
+
+fn people(rows: &[(i64, &str, &str)]) -> PolarsResult<DataFrame> {
+    df!(
+        "id" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        "nama" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        "penghasilan" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+        "lahir" => vec!["1990-02-28"; rows.len()],
+        "diubah" => vec!["2024-03-05 10:11:12.123456"; rows.len()],
+        "aktif" => vec![true; rows.len()],
+        "ignored_extra" => vec!["x"; rows.len()],
+    )
+}
+
+async fn load_entity(
+    wh: &dyn Warehouse,
+    e: &satu_config::EntityTarget,
+    rows: &DataFrame,
+    fresh: bool,
+) -> Result<RowCounts, Box<dyn std::error::Error>> {
+    let run = wh.begin_run("entitas").await?;
+    wh.prepare_entity(e, fresh).await?;
+    let counts = wh
+        .commit_entity_batch(satu_warehouse::EntityLoad {
+            run_id: run,
+            pipeline: "entitas",
+            entity: e,
+            rows,
+            checkpoint: None,
+            counts: RowCounts { read: rows.height() as u64, ..Default::default() },
+        })
+        .await?;
+    wh.finish_entity(e).await?;
+    wh.finish_run(run, Ok(())).await?;
+    Ok(counts)
+}
+
+async fn entity_contract(wh: &dyn Warehouse) -> TestResult {
+    let merge = entity("merge");
+    let first = people(&[(1, "Siti", "1234567.89"), (2, "Budi", "0.10"), (3, "Ayu", "5000000.00")])?;
+    let c = load_entity(wh, &merge, &first, true).await?;
+    assert_eq!((c.inserted, c.updated, c.unchanged), (3, 0, 0));
+    let c = load_entity(wh, &merge, &first, true).await?;
+    assert_eq!((c.inserted, c.updated, c.unchanged), (0, 0, 3), "a rerun changes nothing");
+    let changed = people(&[(1, "Siti", "1234567.89"), (2, "Budi", "0.11"), (4, "Dewi", "7.00")])?;
+    let c = load_entity(wh, &merge, &changed, true).await?;
+    assert_eq!((c.inserted, c.updated, c.unchanged), (1, 1, 1));
+    let rows = wh.query("SELECT id, nama, penghasilan, lahir, aktif FROM dw.penduduk ORDER BY id").await?;
+    assert_eq!(rows.rows.len(), 4);
+    assert_eq!(rows.rows[0][2], serde_json::json!(1234567.89));
+    assert_eq!(rows.rows[1][2], serde_json::json!(0.11));
+    assert_eq!(scalar(wh, "SELECT sum(penghasilan) FROM dw.penduduk").await?, serde_json::json!(6234575.0));
+    assert_eq!(scalar(wh, "SELECT count(*) FROM dw.penduduk WHERE _satu_run_id IS NOT NULL").await?, 4);
+
+    // Full refresh: the new copy replaces the table at the end, and again on the next run.
+    let full = entity("full_refresh");
+    let c = load_entity(wh, &full, &changed, true).await?;
+    assert_eq!(c.inserted, 3);
+    assert_eq!(scalar(wh, "SELECT count(*) FROM dw.penduduk").await?, 3);
+    let c = load_entity(wh, &full, &first, true).await?;
+    assert_eq!(c.inserted, 3);
+    assert_eq!(scalar(wh, "SELECT sum(id) FROM dw.penduduk").await?, 6);
+
+    // Append inserts every row.
+    let mut log = entity("append");
+    log.table = "log_kunjungan".into();
+    log.primary_key.clear();
+    load_entity(wh, &log, &first, true).await?;
+    load_entity(wh, &log, &first, true).await?;
+    assert_eq!(scalar(wh, "SELECT count(*) FROM dw.log_kunjungan").await?, 6);
+
+    // A table whose columns differ from the declaration is refused, not altered.
+    let mut drifted = entity("merge");
+    drifted.columns.remove("aktif");
+    let run = wh.begin_run("drift").await?;
+    let err = wh.prepare_entity(&drifted, true).await.err().map(|e| e.to_string()).unwrap_or_default();
+    wh.finish_run(run, Err(err.clone())).await?;
+    assert!(err.contains("dw.penduduk exists with columns"), "{err}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn sqlite_backend_passes_the_contract() -> TestResult {
     let dir = tempfile::tempdir()?;
     let url = satu_core::Secret::new("sqlite://sub/warehouse.db");
     let wh = satu_warehouse::open(&url, dir.path()).await?;
     contract(wh.as_ref()).await?;
+    entity_contract(wh.as_ref()).await?;
     for schema in ["ref", "meta", "etl", "dw"] {
         assert!(dir.path().join(format!("sub/warehouse.{schema}.db")).exists(), "{schema}");
     }
@@ -136,6 +227,7 @@ async fn postgres_backend_passes_the_contract() -> TestResult {
     let Some(db) = satu_testkit::PgTestDb::create().await else { return Ok(()) };
     let wh = satu_warehouse::open(&satu_core::Secret::new(db.url.clone()), std::path::Path::new(".")).await?;
     contract(wh.as_ref()).await?;
+    entity_contract(wh.as_ref()).await?;
     // Two runs of one pipeline never overlap: the second waits for nobody and fails at once.
     let run = wh.begin_run("p").await?;
     let second = wh.begin_run("p").await;
