@@ -69,10 +69,7 @@ pub(crate) fn validate(value: &Value, base_dir: &Path, problems: &mut Problems) 
         check_pipeline(&known, &head, problems);
         let target_at = join(&head.at, "target");
         let target = match &head.target {
-            Some(raw) => match deserialize_at::<Target>(raw, &target_at, problems) {
-                Some(t) => Some(Some(t)),
-                None => None,
-            },
+            Some(raw) => deserialize_at::<Target>(raw, &target_at, problems).map(Some),
             None => Some(None),
         };
         if let (Some(target), Some(entity)) = (&target, &head.entity) {
