@@ -68,7 +68,7 @@ pub async fn run_pipeline(
 enum Sink<'a> {
     /// Canonical observations, through the transform.
     /// The mapper is taken to a blocking thread for each batch and put back afterwards.
-    Canonical { mapper: Option<Mapper>, target: &'a Target, satuan: String },
+    Canonical { mapper: Option<Box<Mapper>>, target: &'a Target, satuan: String },
     /// A replica table.
     Entity(&'a EntityTarget),
 }
@@ -84,7 +84,7 @@ async fn run_inner(
     let source = build_source(d, pipeline).map_err(RuntimeError::Config)?;
     let mut sink = match (&pipeline.target, &pipeline.entity) {
         (Some(target), _) => {
-            let mapper = Some(Mapper::new(d, pipeline).map_err(RuntimeError::Config)?);
+            let mapper = Some(Box::new(Mapper::new(d, pipeline).map_err(RuntimeError::Config)?));
             let satuan = d.indicator(&target.indikator).map(|i| i.satuan.clone()).ok_or_else(|| {
                 RuntimeError::Internal(format!("indicator `{}` vanished", target.indikator))
             })?;
@@ -160,7 +160,7 @@ async fn commit_canonical(
     warehouse: &dyn Warehouse,
     name: &str,
     run_id: i64,
-    mapper: &mut Option<Mapper>,
+    mapper: &mut Option<Box<Mapper>>,
     target: &Target,
     satuan: &str,
     batch: satu_core::Batch,
