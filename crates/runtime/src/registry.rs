@@ -28,6 +28,12 @@ pub fn check(d: &Deployment) -> Problems {
             problems.extend(e);
         }
         if p.target.is_none() {
+            if !p.skip.is_empty() {
+                problems.push(
+                    format!("{}.skip", p.at),
+                    "`skip` rules apply to canonical targets, not to entity tables",
+                );
+            }
             continue;
         }
         if let Err(e) = Mapper::new(d, p) {
