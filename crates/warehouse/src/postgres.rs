@@ -379,37 +379,20 @@ impl Warehouse for PostgresWarehouse {
         let list = quoted(&names);
         let mut tx = self.pool.begin().await?;
         let typed: Vec<String> = e.columns.iter().map(|(c, t)| format!("\"{c}\" {}", t.postgres())).collect();
-        sqlx::query(&format!(
-            "CREATE TEMP TABLE stage_entitas ({}, _ada boolean, _sama boolean) ON COMMIT DROP",
-            typed.join(", ")
-        ))
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(&format!("CREATE TEMP TABLE stage_entitas ({}) ON COMMIT DROP", typed.join(", ")))
+            .execute(&mut *tx)
+            .await?;
         let quoted_names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
         let quoted_refs: Vec<&str> = quoted_names.iter().map(String::as_str).collect();
         copy_in(&mut tx, "stage_entitas", &quoted_refs, &[], &rows).await?;
         let (inserted, updated, unchanged): MergeCounts = match e.sync {
             SyncMode::Merge => {
+                // One statement: rows identical to their current version are left out, the rest
+                // are upserted, and `xmax = 0` tells an insert from an update.
                 let keys: Vec<String> =
                     e.primary_key.iter().map(|k| format!("o.\"{k}\" = s.\"{k}\"")).collect();
                 let same: Vec<String> =
                     names.iter().map(|c| format!("o.\"{c}\" IS NOT DISTINCT FROM s.\"{c}\"")).collect();
-                let keys = keys.join(" AND ");
-                sqlx::query(&format!(
-                    "UPDATE stage_entitas AS s SET \
-                       _ada = EXISTS (SELECT 1 FROM dw.\"{table}\" AS o WHERE {keys}), \
-                       _sama = EXISTS (SELECT 1 FROM dw.\"{table}\" AS o WHERE {keys} \
-                         AND o._satu_dihapus IS NULL AND {})",
-                    same.join(" AND ")
-                ))
-                .execute(&mut *tx)
-                .await?;
-                let counts = sqlx::query_as(
-                    "SELECT count(*) FILTER (WHERE NOT _ada), count(*) FILTER (WHERE _ada AND NOT _sama), \
-                     count(*) FILTER (WHERE _sama) FROM stage_entitas",
-                )
-                .fetch_one(&mut *tx)
-                .await?;
                 let set: Vec<String> = names
                     .iter()
                     .filter(|c| !e.primary_key.iter().any(|k| k == *c))
@@ -420,17 +403,22 @@ impl Warehouse for PostgresWarehouse {
                         "_satu_dihapus = NULL".into(),
                     ])
                     .collect();
-                sqlx::query(&format!(
-                    "INSERT INTO dw.\"{table}\" ({list}, _satu_run_id, _satu_dimuat) \
-                     SELECT {list}, $1, now() FROM stage_entitas WHERE NOT _sama \
-                     ON CONFLICT ({}) DO UPDATE SET {}",
+                let s_list = names.iter().map(|n| format!("s.\"{n}\"")).collect::<Vec<_>>().join(", ");
+                let (inserted, upserted): (i64, i64) = sqlx::query_as(&format!(
+                    "WITH up AS (INSERT INTO dw.\"{table}\" ({list}, _satu_run_id, _satu_dimuat) \
+                       SELECT {s_list}, $1, now() FROM stage_entitas AS s WHERE NOT EXISTS \
+                         (SELECT 1 FROM dw.\"{table}\" AS o WHERE {} AND o._satu_dihapus IS NULL AND {}) \
+                       ON CONFLICT ({}) DO UPDATE SET {} RETURNING (xmax = 0) AS fresh) \
+                     SELECT count(*) FILTER (WHERE fresh), count(*) FROM up",
+                    keys.join(" AND "),
+                    same.join(" AND "),
                     quoted(&e.primary_key),
                     set.join(", ")
                 ))
                 .bind(load.run_id)
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
-                counts
+                (inserted, upserted - inserted, rows.first().map_or(0, Vec::len) as i64 - upserted)
             }
             SyncMode::Append | SyncMode::FullRefresh => {
                 let n = sqlx::query(&format!(
