@@ -98,11 +98,14 @@ async fn run_inner(
     report.run_id = Some(run_id);
     let state = warehouse.state(name).await?;
     tracing::info!(pipeline = name, run_id, resume = state.is_some(), "run started");
-    if let Sink::Entity(entity) = &sink {
-        // A full refresh killed half-way resumes filling its new copy; otherwise it starts afresh.
-        let resuming = state.as_ref().is_some_and(|s| s.0["complete"] == false);
-        warehouse.prepare_entity(entity, !resuming).await?;
-    }
+    let direct = match &sink {
+        Sink::Entity(entity) => {
+            // A full refresh killed half-way resumes filling its new copy; otherwise it starts afresh.
+            let resuming = state.as_ref().is_some_and(|s| s.0["complete"] == false);
+            warehouse.prepare_entity(entity, !resuming).await?
+        }
+        Sink::Canonical { .. } => false,
+    };
     let cx = ReadContext {
         pipeline: name.to_string(),
         batch_rows: pipeline.batch_rows.unwrap_or(d.defaults.batch_rows),
@@ -125,6 +128,7 @@ async fn run_inner(
                         pipeline: name,
                         entity,
                         rows: &batch.df,
+                        direct,
                         checkpoint: batch.checkpoint.as_ref(),
                         counts,
                     })

@@ -108,6 +108,9 @@ pub struct EntityLoad<'a> {
     pub entity: &'a EntityTarget,
     /// Source rows: one column per declared column (more are ignored).
     pub rows: &'a DataFrame,
+    /// Load straight into the table, without staging and comparing (what
+    /// [`Warehouse::prepare_entity`] answered).
+    pub direct: bool,
     /// The source state after this batch.
     pub checkpoint: Option<&'a SourceState>,
     /// This batch's counts so far (`read`); the loaded counts are computed here.
@@ -166,8 +169,10 @@ pub trait Warehouse: Send + Sync {
     async fn commit_batch(&self, load: BatchLoad<'_>) -> Result<RowCounts, WarehouseError>;
     /// Creates `dw.<table>` when missing (and checks its columns when present). For
     /// `full_refresh`, also prepares the new copy: empty when `fresh`, kept when a killed run
-    /// resumes filling it.
-    async fn prepare_entity(&self, entity: &EntityTarget, fresh: bool) -> Result<(), WarehouseError>;
+    /// resumes filling it. Answers whether batches can be loaded directly, with no staging and
+    /// comparing: always for `append` and `full_refresh`, and for `merge` into an empty table
+    /// (a first copy: source keys are unique, so nothing can conflict).
+    async fn prepare_entity(&self, entity: &EntityTarget, fresh: bool) -> Result<bool, WarehouseError>;
     /// Loads one batch into an entity table as its sync mode says, with the checkpoint and the run
     /// counts, in one transaction; returns the counts with inserted/updated/unchanged filled in.
     async fn commit_entity_batch(&self, load: EntityLoad<'_>) -> Result<RowCounts, WarehouseError>;

@@ -346,7 +346,7 @@ impl Warehouse for PostgresWarehouse {
         Ok(counts)
     }
 
-    async fn prepare_entity(&self, e: &EntityTarget, fresh: bool) -> Result<(), WarehouseError> {
+    async fn prepare_entity(&self, e: &EntityTarget, fresh: bool) -> Result<bool, WarehouseError> {
         let mut tx = self.pool.begin().await?;
         let existing: Vec<String> = sqlx::query_scalar(
             "SELECT column_name::text FROM information_schema.columns WHERE table_schema = 'dw' AND table_name = $1",
@@ -367,8 +367,20 @@ impl Warehouse for PostgresWarehouse {
             }
             sqlx::query(&create(&copy)).execute(&mut *tx).await?;
         }
+        let direct = match e.sync {
+            SyncMode::Merge => {
+                sqlx::query_scalar::<_, i64>(&format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM dw.\"{}\" LIMIT 1) AS x",
+                    e.table
+                ))
+                .fetch_one(&mut *tx)
+                .await?
+                    == 0
+            }
+            SyncMode::Append | SyncMode::FullRefresh => true,
+        };
         tx.commit().await?;
-        Ok(())
+        Ok(direct)
     }
 
     async fn commit_entity_batch(&self, load: EntityLoad<'_>) -> Result<RowCounts, WarehouseError> {
@@ -378,11 +390,22 @@ impl Warehouse for PostgresWarehouse {
         let table = entity_table(e);
         let list = quoted(&names);
         let mut tx = self.pool.begin().await?;
+        let quoted_names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        if load.direct {
+            let now = chrono::Utc::now().to_rfc3339();
+            let run = load.run_id.to_string();
+            let mut target: Vec<&str> = vec!["_satu_run_id", "_satu_dimuat"];
+            target.extend(quoted_names.iter().map(String::as_str));
+            let n = copy_in(&mut tx, &format!("dw.\"{table}\""), &target, &[&run, &now], &rows).await?;
+            let counts = RowCounts { inserted: n, ..load.counts };
+            record_progress(&mut tx, load.pipeline, load.run_id, load.checkpoint, &counts).await?;
+            tx.commit().await?;
+            return Ok(counts);
+        }
         let typed: Vec<String> = e.columns.iter().map(|(c, t)| format!("\"{c}\" {}", t.postgres())).collect();
         sqlx::query(&format!("CREATE TEMP TABLE stage_entitas ({}) ON COMMIT DROP", typed.join(", ")))
             .execute(&mut *tx)
             .await?;
-        let quoted_names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
         let quoted_refs: Vec<&str> = quoted_names.iter().map(String::as_str).collect();
         copy_in(&mut tx, "stage_entitas", &quoted_refs, &[], &rows).await?;
         let (inserted, updated, unchanged): MergeCounts = match e.sync {

@@ -319,7 +319,7 @@ impl Warehouse for SqliteWarehouse {
         Ok(counts)
     }
 
-    async fn prepare_entity(&self, e: &EntityTarget, fresh: bool) -> Result<(), WarehouseError> {
+    async fn prepare_entity(&self, e: &EntityTarget, fresh: bool) -> Result<bool, WarehouseError> {
         let mut tx = self.pool.begin().await?;
         let existing: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1, 'dw')")
             .bind(&e.table)
@@ -338,8 +338,20 @@ impl Warehouse for SqliteWarehouse {
             }
             sqlx::query(&create(&copy)).execute(&mut *tx).await?;
         }
+        let direct = match e.sync {
+            SyncMode::Merge => {
+                sqlx::query_scalar::<_, i64>(&format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM dw.\"{}\" LIMIT 1) AS x",
+                    e.table
+                ))
+                .fetch_one(&mut *tx)
+                .await?
+                    == 0
+            }
+            SyncMode::Append | SyncMode::FullRefresh => true,
+        };
         tx.commit().await?;
-        Ok(())
+        Ok(direct)
     }
 
     async fn commit_entity_batch(&self, load: EntityLoad<'_>) -> Result<RowCounts, WarehouseError> {
@@ -349,6 +361,17 @@ impl Warehouse for SqliteWarehouse {
         let table = entity_table(e);
         let at = now();
         let mut tx = self.pool.begin().await?;
+        let quoted_names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        if load.direct {
+            let run = load.run_id.to_string();
+            let mut target: Vec<&str> = vec!["_satu_run_id", "_satu_dimuat"];
+            target.extend(quoted_names.iter().map(String::as_str));
+            insert_rows(&mut tx, &format!("dw.\"{table}\""), &target, &[&run, &at], &rows).await?;
+            let counts = RowCounts { inserted: rows.first().map_or(0, Vec::len) as u64, ..load.counts };
+            record_progress(&mut tx, load.pipeline, load.run_id, load.checkpoint, &counts, &at).await?;
+            tx.commit().await?;
+            return Ok(counts);
+        }
         let typed: Vec<String> = e.columns.iter().map(|(c, t)| format!("\"{c}\" {}", t.sqlite())).collect();
         sqlx::query("DROP TABLE IF EXISTS temp.stage_entitas").execute(&mut *tx).await?;
         sqlx::query(&format!(
@@ -357,7 +380,6 @@ impl Warehouse for SqliteWarehouse {
         ))
         .execute(&mut *tx)
         .await?;
-        let quoted_names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
         let quoted_refs: Vec<&str> = quoted_names.iter().map(String::as_str).collect();
         insert_rows(&mut tx, "temp.stage_entitas", &quoted_refs, &[], &rows).await?;
         let list = quoted(&names);

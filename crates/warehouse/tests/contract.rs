@@ -149,13 +149,14 @@ async fn load_entity(
     fresh: bool,
 ) -> Result<RowCounts, Box<dyn std::error::Error>> {
     let run = wh.begin_run("entitas").await?;
-    wh.prepare_entity(e, fresh).await?;
+    let direct = wh.prepare_entity(e, fresh).await?;
     let counts = wh
         .commit_entity_batch(satu_warehouse::EntityLoad {
             run_id: run,
             pipeline: "entitas",
             entity: e,
             rows,
+            direct,
             checkpoint: None,
             counts: RowCounts { read: rows.height() as u64, ..Default::default() },
         })
