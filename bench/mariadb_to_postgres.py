@@ -115,7 +115,7 @@ def fingerprint_pg(table: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--batch-rows", type=int, default=50_000)
+    ap.add_argument("--batch-rows", type=int, default=20_000)
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
 
