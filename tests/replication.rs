@@ -24,6 +24,7 @@ fn register(rows: u32) -> String {
 
 fn config(sync: &str, cursor: bool, batch_rows: u32) -> String {
     let cursor = if cursor { ", cursor = \"updated_at\"" } else { "" };
+    let deletes = if sync == "merge" { "delete_detection = true" } else { "" };
     format!(
         r#"
 [warehouse]
@@ -41,6 +42,7 @@ source = {{ type = "mariadb", url = "${{SATU_TEST_SOURCE}}", table = "penduduk",
 table = "penduduk"
 primary_key = ["id"]
 sync = "{sync}"
+{deletes}
 columns = {{ id = "bigint", nama = "text", jenis_kelamin = "text", tanggal_lahir = "date", kode_kelurahan = "text",
             penghasilan = "numeric(14,2)", updated_at = "timestamp", aktif = "boolean" }}
 "#
@@ -126,6 +128,32 @@ async fn a_register_replicates_incrementally_and_exactly() -> TestResult {
     assert_eq!(last_run(&wh.url).await?, (50, 0, 50, "success".into()));
     let (s, w) = fingerprints(&src.url, &wh.url).await?;
     assert_eq!(s, w);
+
+    // Rows deleted at the source are soft-deleted in the warehouse and counted.
+    src.execute("DELETE FROM penduduk WHERE id BETWEEN 101 AND 110;").await?;
+    let out = satu(dir.path(), &src.url, &wh.url, &["run", "penduduk"]).output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let deleted: i64 =
+        pg.fetch_one("SELECT rows_deleted FROM etl.run ORDER BY id DESC LIMIT 1").await?.try_get(0)?;
+    assert_eq!(deleted, 10);
+    let marked: i64 = pg
+        .fetch_one(
+            "SELECT count(*) FROM dw.penduduk WHERE _satu_dihapus IS NOT NULL AND id BETWEEN 101 AND 110",
+        )
+        .await?
+        .try_get(0)?;
+    assert_eq!(marked, 10);
+    let (s, w) = fingerprints(&src.url, &wh.url).await?;
+    assert_eq!(s, w, "live rows equal the source");
+
+    // A source that suddenly lists no keys never wipes the table.
+    src.execute("DELETE FROM penduduk;").await?;
+    let out = satu(dir.path(), &src.url, &wh.url, &["run", "penduduk"]).output()?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing"));
+    let live: i64 =
+        pg.fetch_one("SELECT count(*) FROM dw.penduduk WHERE _satu_dihapus IS NULL").await?.try_get(0)?;
+    assert_eq!(live, 4_990);
     pg.close().await?;
     Ok(())
 }

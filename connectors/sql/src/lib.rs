@@ -553,6 +553,19 @@ impl Source for SqlSource {
         Ok(catalog)
     }
 
+    fn keys(self: Box<Self>, cx: ReadContext) -> BatchStream {
+        let Some(pk) = self.config.primary_key.clone() else {
+            let err = SourceError::config(&self.label, "delete detection needs the source's `primary_key`");
+            return Box::pin(futures::stream::once(async move { Err(err) }));
+        };
+        // A plain read of the key column alone: no cursor, no state, no personal data.
+        let mut config = self.config.clone();
+        config.columns = Some(vec![pk]);
+        config.cursor = None;
+        config.primary_key = None;
+        Box::new(SqlSource::new(config, self.driver)).read(ReadContext { state: None, ..cx })
+    }
+
     fn read(self: Box<Self>, cx: ReadContext) -> BatchStream {
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         tokio::spawn(async move {

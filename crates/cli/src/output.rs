@@ -133,6 +133,7 @@ pub fn print_runs(runs: &[RunRecord], format: Format) -> anyhow::Result<()> {
                 c.rejected.into(),
                 c.filtered.into(),
                 c.duplicates.into(),
+                c.deleted.into(),
                 balanced.into(),
                 r.error.clone().unwrap_or_default().into(),
             ]

@@ -335,6 +335,11 @@ pub struct EntityTarget {
     /// and swap them atomically at the end: readers never see a half table).
     #[serde(default)]
     pub sync: SyncMode,
+    /// After each complete run, compare the source's primary keys with the table and mark rows
+    /// whose key vanished as deleted (`_satu_dihapus`, soft delete), counted in the run. Needs
+    /// `merge` and a one-column key.
+    #[serde(default)]
+    pub delete_detection: bool,
 }
 
 /// Sync modes of entity targets.

@@ -341,6 +341,12 @@ fn check_entity(e: &EntityTarget, at: &str, problems: &mut Problems) {
     if e.sync == SyncMode::Merge && e.primary_key.is_empty() {
         problems.push(join(at, "primary_key"), "sync = \"merge\" needs a primary key");
     }
+    if e.delete_detection && (e.sync != SyncMode::Merge || e.primary_key.len() != 1) {
+        problems.push(
+            join(at, "delete_detection"),
+            "delete detection needs sync = \"merge\" and a one-column primary key",
+        );
+    }
 }
 
 fn check_target(d: &Deployment, known: &Known, t: &Target, at: &str, problems: &mut Problems) {

@@ -18,6 +18,10 @@ pub struct RowCounts {
     pub filtered: u64,
     /// Identical to a row seen earlier in the same run.
     pub duplicates: u64,
+    /// Rows that vanished from the source and were soft-deleted (delete detection). Not rows
+    /// read, so not part of the balance.
+    #[serde(default)]
+    pub deleted: u64,
 }
 
 /// The counts of a run do not add up: some rows went nowhere, or somewhere twice.
@@ -54,6 +58,7 @@ impl RowCounts {
         self.rejected += other.rejected;
         self.filtered += other.filtered;
         self.duplicates += other.duplicates;
+        self.deleted += other.deleted;
     }
 
     /// Checks the invariant; a run whose counts do not balance must fail.

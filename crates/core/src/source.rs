@@ -78,4 +78,12 @@ pub trait Source: Send {
     async fn discover(&mut self) -> Result<Catalog, SourceError>;
     /// A pull-based stream of bounded batches, resuming from `cx.state` when given.
     fn read(self: Box<Self>, cx: ReadContext) -> BatchStream;
+
+    /// Every primary key the source holds now, as batches of one column (for delete
+    /// detection). Sources that cannot list their keys say so.
+    fn keys(self: Box<Self>, cx: ReadContext) -> BatchStream {
+        let err =
+            SourceError::config(cx.pipeline, "this source cannot list its primary keys (delete detection)");
+        Box::pin(futures::stream::once(async move { Err(err) }))
+    }
 }

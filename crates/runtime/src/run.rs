@@ -154,6 +154,9 @@ async fn run_inner(
     }
     if let Sink::Entity(entity) = &sink {
         warehouse.finish_entity(entity).await?;
+        if entity.delete_detection {
+            report.counts.deleted = detect_deletes(d, warehouse, pipeline, run_id, entity).await?;
+        }
     }
     report.counts.verify()?;
     Ok(())
@@ -200,4 +203,27 @@ async fn commit_canonical(
             counts: mapped.counts,
         })
         .await?)
+}
+
+/// Lists the source's keys into the run's key set and soft-deletes the rows whose key vanished.
+async fn detect_deletes(
+    d: &Deployment,
+    warehouse: &dyn Warehouse,
+    pipeline: &satu_config::Pipeline,
+    run_id: i64,
+    entity: &EntityTarget,
+) -> Result<u64, RuntimeError> {
+    let source = build_source(d, pipeline).map_err(RuntimeError::Config)?;
+    let cx = ReadContext {
+        pipeline: pipeline.name.clone(),
+        batch_rows: pipeline.batch_rows.unwrap_or(d.defaults.batch_rows).max(10_000),
+        state: None,
+    };
+    let mut keys = source.keys(cx);
+    while let Some(batch) = keys.next().await {
+        warehouse.stage_keys(run_id, &batch?.df).await?;
+    }
+    let deleted = warehouse.mark_deleted(run_id, entity).await?;
+    tracing::info!(pipeline = %pipeline.name, run_id, deleted, "delete detection done");
+    Ok(deleted)
 }

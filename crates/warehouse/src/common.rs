@@ -147,6 +147,7 @@ where
             rejected: n("rows_rejected")?,
             filtered: n("rows_filtered")?,
             duplicates: n("rows_duplicate")?,
+            deleted: n("rows_deleted")?,
         },
         error: r.try_get("error")?,
     })
@@ -246,3 +247,24 @@ pub(crate) fn entity_rows(
 
 /// The merge counts of a classified staging table: (inserted, updated, unchanged).
 pub(crate) type MergeCounts = (i64, i64, i64);
+
+/// The keys of a one-column key batch, as text.
+pub(crate) fn key_column(
+    keys: &polars::prelude::DataFrame,
+) -> Result<Vec<Option<String>>, crate::WarehouseError> {
+    use polars::prelude::DataType;
+    let bad = |e: polars::prelude::PolarsError| crate::WarehouseError::Batch(e.to_string());
+    let Some(col) = keys.columns().iter().find(|c| c.name().as_str() != satu_core::LOCATION_COLUMN) else {
+        return Ok(vec![]);
+    };
+    let s = col.cast(&DataType::String).map_err(bad)?;
+    Ok(s.str().map_err(bad)?.iter().map(|v| v.map(str::to_string)).collect())
+}
+
+/// The refusal when a source listed no key but the table has rows.
+pub(crate) fn no_keys_listed(e: &satu_config::EntityTarget, rows: i64) -> crate::WarehouseError {
+    crate::WarehouseError::Batch(format!(
+        "the source listed no keys, so all {rows} rows of dw.{} would be marked deleted; refusing (check the source)",
+        e.table
+    ))
+}

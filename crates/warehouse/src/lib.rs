@@ -176,6 +176,12 @@ pub trait Warehouse: Send + Sync {
     /// Loads one batch into an entity table as its sync mode says, with the checkpoint and the run
     /// counts, in one transaction; returns the counts with inserted/updated/unchanged filled in.
     async fn commit_entity_batch(&self, load: EntityLoad<'_>) -> Result<RowCounts, WarehouseError>;
+    /// Adds keys the source listed (one column) to the run's key set, for delete detection.
+    async fn stage_keys(&self, run_id: i64, keys: &DataFrame) -> Result<(), WarehouseError>;
+    /// Soft-deletes the rows of `entity` whose key is not in the run's key set, records the
+    /// count in the run and clears the set; returns how many rows were marked. Refuses to mark a
+    /// whole non-empty table when the source listed no key at all.
+    async fn mark_deleted(&self, run_id: i64, entity: &EntityTarget) -> Result<u64, WarehouseError>;
     /// Ends an entity load: for `full_refresh`, swaps the new copy in, atomically.
     async fn finish_entity(&self, entity: &EntityTarget) -> Result<(), WarehouseError>;
     /// Records the end of a run: `Ok` for success, `Err(message)` for failure.

@@ -5,10 +5,12 @@
 //! its own, guarantees that two runs of one pipeline (from two `satu` processes) never overlap.
 
 use crate::common::{
-    check_entity_columns, create_entity_sql, entity_rows, entity_table, quoted, region_columns, run_record,
-    string_columns, MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
+    check_entity_columns, create_entity_sql, entity_rows, entity_table, key_column, no_keys_listed, quoted,
+    region_columns, run_record, string_columns, MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS,
+    STAGE_COLUMNS,
 };
 use crate::{BatchLoad, EntityLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError};
+use polars::prelude::DataFrame;
 use satu_config::{ColumnType, Deployment, EntityTarget, SyncMode};
 use satu_core::{RowCounts, SourceState};
 use sqlx::migrate::MigrateDatabase;
@@ -28,7 +30,7 @@ const RUN_COLUMNS: &str = "id, pipeline, \
      to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS started_at, \
      to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS finished_at, \
      status, rows_read, rows_inserted, rows_updated, rows_unchanged, rows_rejected, rows_filtered, \
-     rows_duplicate, error";
+     rows_duplicate, rows_deleted, error";
 
 /// The PostgreSQL backend.
 pub struct PostgresWarehouse {
@@ -464,6 +466,52 @@ impl Warehouse for PostgresWarehouse {
         record_progress(&mut tx, load.pipeline, load.run_id, load.checkpoint, &counts).await?;
         tx.commit().await?;
         Ok(counts)
+    }
+
+    async fn stage_keys(&self, run_id: i64, keys: &DataFrame) -> Result<(), WarehouseError> {
+        let column = key_column(keys)?;
+        let mut conn = self.pool.acquire().await?;
+        copy_in(&mut conn, "etl.kunci_sumber", &["run_id", "kunci"], &[&run_id.to_string()], &[column])
+            .await?;
+        Ok(())
+    }
+
+    async fn mark_deleted(&self, run_id: i64, e: &EntityTarget) -> Result<u64, WarehouseError> {
+        let key = e
+            .primary_key
+            .first()
+            .ok_or_else(|| WarehouseError::Config("delete detection needs a key".into()))?;
+        let mut tx = self.pool.begin().await?;
+        let listed: i64 = sqlx::query_scalar("SELECT count(*) FROM etl.kunci_sumber WHERE run_id = $1")
+            .bind(run_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let live: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM dw.\"{}\" WHERE _satu_dihapus IS NULL",
+            e.table
+        ))
+        .fetch_one(&mut *tx)
+        .await?;
+        if listed == 0 && live > 0 {
+            return Err(no_keys_listed(e, live));
+        }
+        let marked = sqlx::query(&format!(
+            "UPDATE dw.\"{t}\" AS t SET _satu_dihapus = now(), _satu_run_id = $1 WHERE _satu_dihapus IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM etl.kunci_sumber AS k WHERE k.run_id = $1 AND k.kunci = t.\"{key}\"::text)",
+            t = e.table
+        ))
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("UPDATE etl.run SET rows_deleted = rows_deleted + $2 WHERE id = $1")
+            .bind(run_id)
+            .bind(marked as i64)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM etl.kunci_sumber WHERE run_id = $1").bind(run_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(marked)
     }
 
     async fn finish_entity(&self, e: &EntityTarget) -> Result<(), WarehouseError> {

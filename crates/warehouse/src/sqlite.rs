@@ -6,10 +6,12 @@
 //! rows, checkpoint and run counts land together or not at all.
 
 use crate::common::{
-    check_entity_columns, create_entity_sql, entity_rows, entity_table, quoted, region_columns, run_record,
-    string_columns, MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
+    check_entity_columns, create_entity_sql, entity_rows, entity_table, key_column, no_keys_listed, quoted,
+    region_columns, run_record, string_columns, MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS,
+    STAGE_COLUMNS,
 };
 use crate::{BatchLoad, EntityLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError};
+use polars::prelude::DataFrame;
 use satu_config::{Deployment, EntityTarget, SyncMode};
 use satu_core::{RowCounts, SourceState};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
@@ -170,7 +172,7 @@ async fn record_progress(
 }
 
 const RUN_COLUMNS: &str = "id, pipeline, started_at, finished_at, status, rows_read, rows_inserted, \
-     rows_updated, rows_unchanged, rows_rejected, rows_filtered, rows_duplicate, error";
+     rows_updated, rows_unchanged, rows_rejected, rows_filtered, rows_duplicate, rows_deleted, error";
 
 #[async_trait::async_trait]
 impl Warehouse for SqliteWarehouse {
@@ -452,6 +454,55 @@ impl Warehouse for SqliteWarehouse {
         Ok(counts)
     }
 
+    async fn stage_keys(&self, run_id: i64, keys: &DataFrame) -> Result<(), WarehouseError> {
+        let column = key_column(keys)?;
+        let mut tx = self.pool.begin().await?;
+        insert_rows(&mut tx, "etl.kunci_sumber", &["run_id", "kunci"], &[&run_id.to_string()], &[column])
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn mark_deleted(&self, run_id: i64, e: &EntityTarget) -> Result<u64, WarehouseError> {
+        let key = e
+            .primary_key
+            .first()
+            .ok_or_else(|| WarehouseError::Config("delete detection needs a key".into()))?;
+        let mut tx = self.pool.begin().await?;
+        let listed: i64 = sqlx::query_scalar("SELECT count(*) FROM etl.kunci_sumber WHERE run_id = $1")
+            .bind(run_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let live: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM dw.\"{}\" WHERE _satu_dihapus IS NULL",
+            e.table
+        ))
+        .fetch_one(&mut *tx)
+        .await?;
+        if listed == 0 && live > 0 {
+            return Err(no_keys_listed(e, live));
+        }
+        let marked = sqlx::query(&format!(
+            "UPDATE dw.\"{t}\" SET _satu_dihapus = $2, _satu_run_id = $1 WHERE _satu_dihapus IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM etl.kunci_sumber AS k WHERE k.run_id = $1 \
+               AND k.kunci = CAST(\"{t}\".\"{key}\" AS TEXT))",
+            t = e.table
+        ))
+        .bind(run_id)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("UPDATE etl.run SET rows_deleted = rows_deleted + $2 WHERE id = $1")
+            .bind(run_id)
+            .bind(marked as i64)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM etl.kunci_sumber WHERE run_id = $1").bind(run_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(marked)
+    }
+
     async fn finish_entity(&self, e: &EntityTarget) -> Result<(), WarehouseError> {
         if e.sync != SyncMode::FullRefresh {
             return Ok(());
@@ -475,6 +526,11 @@ impl Warehouse for SqliteWarehouse {
             .bind(now())
             .bind(status)
             .bind(error)
+            .execute(&self.pool)
+            .await?;
+        // Keys of a delete detection that did not finish are of no further use.
+        sqlx::query("DELETE FROM etl.kunci_sumber WHERE run_id = $1")
+            .bind(run_id)
             .execute(&self.pool)
             .await?;
         Ok(())
