@@ -92,8 +92,9 @@ mod tests {
             rejected: 2,
             filtered: 1,
             duplicates: 1,
+            deleted: 3,
         };
-        assert_eq!(c.verify(), Ok(()));
+        assert_eq!(c.verify(), Ok(()), "deleted rows were not read: they are outside the balance");
     }
 
     #[test]
