@@ -111,6 +111,7 @@ pub fn print_runs(runs: &[RunRecord], format: Format) -> anyhow::Result<()> {
         "rejected",
         "filtered",
         "duplicates",
+        "deleted",
         "balanced",
         "error",
     ];
@@ -157,6 +158,7 @@ pub fn print_runs(runs: &[RunRecord], format: Format) -> anyhow::Result<()> {
                 "rej",
                 "filt",
                 "dup",
+                "del",
                 "ok",
                 "error",
             ]);
