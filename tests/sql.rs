@@ -128,6 +128,11 @@ fn f1_from_mariadb_loads_incrementally_and_exactly_once() -> TestResult {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let columns: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
     assert!(columns.iter().any(|c| c["column"] == "id" && c["primary_key"] == true));
+    // … and a database no pipeline reads yet, by URL.
+    let out = run_with(d, &db.url, &["discover", "--source", &db.url, "--format", "json"])?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let columns: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(columns.iter().filter(|c| c["table"] == "kunjungan_pkm").count(), 9);
     drop(db);
     Ok(())
 }

@@ -70,7 +70,12 @@ enum Command {
     /// List the tables (or files) of a pipeline's source: columns, types, keys, row estimates.
     Discover {
         /// The pipeline whose source to inspect.
-        pipeline: String,
+        #[arg(required_unless_present = "source")]
+        pipeline: Option<String>,
+        /// Inspect a database no pipeline reads yet, by URL (`mysql://…`, `postgres://…`,
+        /// `sqlite://…`). Pass it from the environment (`--source "$SIMPUS_DB_URL"`), not typed out.
+        #[arg(long, conflicts_with = "pipeline")]
+        source: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -239,15 +244,21 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
             print_runs(&runs, Format::Table)?;
             Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(exit::RUN_FAILED) })
         }
-        Command::Discover { pipeline, format } => {
-            let Some(d) = load_checked(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
-            let Some(p) = d.pipeline(&pipeline) else {
-                eprintln!("error: no pipeline `{pipeline}` in {}", cli.config.display());
-                return Ok(ExitCode::from(exit::INVALID));
+        Command::Discover { pipeline, source, format } => {
+            let built = match (&pipeline, source) {
+                (_, Some(url)) => satu_runtime::source_from_url(&url).map_err(|e| eprintln!("error: {e}")),
+                (Some(name), None) => {
+                    let Some(d) = load_checked(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
+                    let Some(p) = d.pipeline(name) else {
+                        eprintln!("error: no pipeline `{name}` in {}", cli.config.display());
+                        return Ok(ExitCode::from(exit::INVALID));
+                    };
+                    satu_runtime::build_source(&d, p).map_err(|e| eprintln!("{e}"))
+                }
+                (None, None) => Err(eprintln!("error: name a pipeline or give --source URL")),
             };
-            let Ok(mut source) = satu_runtime::build_source(&d, p) else {
-                return Ok(ExitCode::from(exit::INVALID));
-            };
+            let Ok(mut source) = built else { return Ok(ExitCode::from(exit::INVALID)) };
+            let pipeline = pipeline.unwrap_or_else(|| "source".into());
             match source.discover().await {
                 Ok(catalog) => {
                     output::print_catalog(&catalog, format)?;

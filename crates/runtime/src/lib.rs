@@ -5,7 +5,7 @@
 mod registry;
 mod run;
 
-pub use registry::{build_source, check};
+pub use registry::{build_source, check, source_from_url};
 pub use run::{run_pipeline, Progress, RunReport};
 
 use satu_config::Problems;

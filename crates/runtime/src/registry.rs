@@ -88,3 +88,24 @@ pub fn build_source(d: &Deployment, p: &Pipeline) -> Result<Box<dyn Source>, Pro
         _ => Err(problems),
     }
 }
+
+/// A source for a bare database URL (`mysql://…`, `postgres://…`, `sqlite://…`), to discover a
+/// database that no pipeline reads yet. The URL stays a secret.
+pub fn source_from_url(url: &str) -> Result<Box<dyn Source>, String> {
+    #[cfg(feature = "sql")]
+    {
+        use satu_connector_sql::{Driver, SqlConfig, SqlSource};
+        let scheme = url.split(':').next().unwrap_or_default();
+        let driver = Driver::from_type(scheme).ok_or_else(|| {
+            format!("`{scheme}:` is not a database this build can read (mysql, mariadb, postgres, sqlite)")
+        })?;
+        let config: SqlConfig =
+            serde_json::from_value(serde_json::json!({ "url": url })).map_err(|e| e.to_string())?;
+        Ok(Box::new(SqlSource::new(config, driver)))
+    }
+    #[cfg(not(feature = "sql"))]
+    {
+        let _ = url;
+        Err("this build has no SQL connectors".into())
+    }
+}
