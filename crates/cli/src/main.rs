@@ -255,7 +255,10 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
                     };
                     satu_runtime::build_source(&d, p).map_err(|e| eprintln!("{e}"))
                 }
-                (None, None) => Err(eprintln!("error: name a pipeline or give --source URL")),
+                (None, None) => {
+                    eprintln!("error: name a pipeline or give --source URL");
+                    Err(())
+                }
             };
             let Ok(mut source) = built else { return Ok(ExitCode::from(exit::INVALID)) };
             let pipeline = pipeline.unwrap_or_else(|| "source".into());
