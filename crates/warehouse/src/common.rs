@@ -268,3 +268,200 @@ pub(crate) fn no_keys_listed(e: &satu_config::EntityTarget, rows: i64) -> crate:
         e.table
     ))
 }
+
+/// What differs between the backends in the bookkeeping SQL below; the rest is shared.
+pub(crate) struct Dialect {
+    /// The current instant, as the backend stores it.
+    pub now: &'static str,
+    /// `etl.run` columns with the timestamps rendered as RFC 3339 text.
+    pub run_columns: &'static str,
+    /// A query of the column names of table `dw.$1`.
+    pub table_columns: &'static str,
+    /// Casts the expression `{}` to text.
+    pub text_cast: &'static str,
+}
+
+/// The committed source state of pipeline `$pipeline`.
+macro_rules! fetch_state {
+    ($exec:expr, $pipeline:expr) => {{
+        let pipeline: &str = $pipeline;
+        let raw: Option<String> = sqlx::query_scalar("SELECT state FROM etl.state WHERE pipeline = $1")
+            .bind(pipeline)
+            .fetch_optional($exec)
+            .await?;
+        raw.map(|s| serde_json::from_str(&s).map(satu_core::SourceState)).transpose().map_err(|e| {
+            $crate::WarehouseError::Batch(format!("stored state of `{pipeline}` is not JSON: {e}"))
+        })
+    }};
+}
+
+/// Stores the source checkpoint and adds a batch's counts to its run, inside the batch's
+/// transaction `$tx`: state is never written ahead of the data.
+macro_rules! record_progress {
+    ($tx:expr, $dialect:expr, $pipeline:expr, $run_id:expr, $checkpoint:expr, $counts:expr) => {{
+        let counts: &satu_core::RowCounts = $counts;
+        if let Some(state) = $checkpoint {
+            sqlx::query(&format!(
+                "INSERT INTO etl.state (pipeline, state, run_id, updated_at) VALUES ($1, $2, $3, {}) \
+                 ON CONFLICT (pipeline) DO UPDATE SET state = excluded.state, run_id = excluded.run_id, \
+                 updated_at = excluded.updated_at",
+                $dialect.now
+            ))
+            .bind($pipeline)
+            .bind(state.0.to_string())
+            .bind($run_id)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE etl.run SET rows_read = rows_read + $2, rows_inserted = rows_inserted + $3, \
+             rows_updated = rows_updated + $4, rows_unchanged = rows_unchanged + $5, \
+             rows_rejected = rows_rejected + $6, rows_filtered = rows_filtered + $7, \
+             rows_duplicate = rows_duplicate + $8 WHERE id = $1",
+        )
+        .bind($run_id)
+        .bind(counts.read as i64)
+        .bind(counts.inserted as i64)
+        .bind(counts.updated as i64)
+        .bind(counts.unchanged as i64)
+        .bind(counts.rejected as i64)
+        .bind(counts.filtered as i64)
+        .bind(counts.duplicates as i64)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
+/// Records the end of run `$run_id` and drops the keys of a delete detection that did not finish.
+macro_rules! finish_run_record {
+    ($pool:expr, $dialect:expr, $run_id:expr, $outcome:expr) => {{
+        let (status, error) = match $outcome {
+            Ok(()) => ("success", None),
+            Err(e) => ("failed", Some(e)),
+        };
+        sqlx::query(&format!(
+            "UPDATE etl.run SET finished_at = {}, status = $2, error = $3 WHERE id = $1",
+            $dialect.now
+        ))
+        .bind($run_id)
+        .bind(status)
+        .bind(error)
+        .execute($pool)
+        .await?;
+        sqlx::query("DELETE FROM etl.kunci_sumber WHERE run_id = $1").bind($run_id).execute($pool).await?;
+    }};
+}
+
+/// The run `$run_id`, or the latest run of every pipeline when `$run_id` is `None`.
+macro_rules! fetch_runs {
+    ($pool:expr, $dialect:expr, $run_id:expr) => {{
+        let run_id: Option<i64> = $run_id;
+        let filter = match run_id {
+            Some(_) => "id = $1",
+            None => "id IN (SELECT max(id) FROM etl.run GROUP BY pipeline)",
+        };
+        let sql =
+            format!("SELECT {} FROM etl.run WHERE {filter} ORDER BY pipeline, id", $dialect.run_columns);
+        let mut q = sqlx::query(&sql);
+        if let Some(id) = run_id {
+            q = q.bind(id);
+        }
+        let rows = q.fetch_all($pool).await?;
+        rows.iter().map($crate::common::run_record).collect::<Result<Vec<_>, _>>()?
+    }};
+}
+
+/// Creates an entity table when missing (checking its columns when present), prepares a full
+/// refresh's copy, and answers whether batches can be loaded directly (see `prepare_entity`).
+macro_rules! prepare_entity {
+    ($pool:expr, $dialect:expr, $entity:expr, $fresh:expr, $create:expr) => {{
+        let e: &satu_config::EntityTarget = $entity;
+        let create = $create;
+        let mut tx = $pool.begin().await?;
+        let existing: Vec<String> =
+            sqlx::query_scalar($dialect.table_columns).bind(&e.table).fetch_all(&mut *tx).await?;
+        if existing.is_empty() {
+            sqlx::query(&create(&e.table)).execute(&mut *tx).await?;
+        } else {
+            $crate::common::check_entity_columns(e, &existing)?;
+        }
+        if e.sync == satu_config::SyncMode::FullRefresh {
+            let copy = $crate::common::entity_table(e);
+            if $fresh {
+                sqlx::query(&format!("DROP TABLE IF EXISTS dw.\"{copy}\"")).execute(&mut *tx).await?;
+            }
+            sqlx::query(&create(&copy)).execute(&mut *tx).await?;
+        }
+        let direct = match e.sync {
+            satu_config::SyncMode::Merge => {
+                let any: i64 = sqlx::query_scalar(&format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM dw.\"{}\" LIMIT 1) AS x",
+                    e.table
+                ))
+                .fetch_one(&mut *tx)
+                .await?;
+                any == 0
+            }
+            satu_config::SyncMode::Append | satu_config::SyncMode::FullRefresh => true,
+        };
+        tx.commit().await?;
+        direct
+    }};
+}
+
+/// Soft-deletes the rows whose key the source no longer lists; returns how many.
+macro_rules! mark_deleted {
+    ($pool:expr, $dialect:expr, $run_id:expr, $entity:expr) => {{
+        let e: &satu_config::EntityTarget = $entity;
+        let key = e
+            .primary_key
+            .first()
+            .ok_or_else(|| $crate::WarehouseError::Config("delete detection needs a key".into()))?;
+        let mut tx = $pool.begin().await?;
+        let listed: i64 = sqlx::query_scalar("SELECT count(*) FROM etl.kunci_sumber WHERE run_id = $1")
+            .bind($run_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let live: i64 =
+            sqlx::query_scalar(&format!("SELECT count(*) FROM dw.\"{}\" WHERE _satu_dihapus IS NULL", e.table))
+                .fetch_one(&mut *tx)
+                .await?;
+        if listed == 0 && live > 0 {
+            return Err($crate::common::no_keys_listed(e, live));
+        }
+        let key_text = $dialect.text_cast.replace("{}", &format!("dw.\"{}\".\"{key}\"", e.table));
+        let marked = sqlx::query(&format!(
+            "UPDATE dw.\"{t}\" SET _satu_dihapus = {now}, _satu_run_id = $1 WHERE _satu_dihapus IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM etl.kunci_sumber AS k WHERE k.run_id = $1 AND k.kunci = {key_text})",
+            t = e.table,
+            now = $dialect.now
+        ))
+        .bind($run_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("UPDATE etl.run SET rows_deleted = rows_deleted + $2 WHERE id = $1")
+            .bind($run_id)
+            .bind(marked as i64)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM etl.kunci_sumber WHERE run_id = $1").bind($run_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        marked
+    }};
+}
+
+/// Replaces an entity table by its full-refresh copy inside transaction `$tx`.
+macro_rules! swap_entity {
+    ($tx:expr, $entity:expr) => {{
+        let e: &satu_config::EntityTarget = $entity;
+        sqlx::query(&format!("DROP TABLE IF EXISTS dw.\"{}\"", e.table)).execute(&mut *$tx).await?;
+        sqlx::query(&format!(
+            "ALTER TABLE dw.\"{}\" RENAME TO \"{}\"",
+            $crate::common::entity_table(e),
+            e.table
+        ))
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}

@@ -6,9 +6,8 @@
 //! rows, checkpoint and run counts land together or not at all.
 
 use crate::common::{
-    check_entity_columns, create_entity_sql, entity_rows, entity_table, key_column, no_keys_listed, quoted,
-    region_columns, run_record, string_columns, MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS,
-    STAGE_COLUMNS,
+    create_entity_sql, entity_rows, entity_table, key_column, quoted, region_columns, string_columns,
+    Dialect, MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
 };
 use crate::{BatchLoad, EntityLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError};
 use polars::prelude::DataFrame;
@@ -129,50 +128,14 @@ async fn insert_rows(
     Ok(())
 }
 
-/// Stores the source checkpoint and adds a batch's counts to its run, inside the batch's
-/// transaction: state is never written ahead of the data.
-async fn record_progress(
-    tx: &mut Transaction<'_, Sqlite>,
-    pipeline: &str,
-    run_id: i64,
-    checkpoint: Option<&SourceState>,
-    counts: &RowCounts,
-    at: &str,
-) -> Result<(), WarehouseError> {
-    if let Some(state) = checkpoint {
-        sqlx::query(
-            "INSERT INTO etl.state (pipeline, state, run_id, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (pipeline) DO UPDATE SET state = excluded.state, run_id = excluded.run_id, \
-             updated_at = excluded.updated_at",
-        )
-        .bind(pipeline)
-        .bind(state.0.to_string())
-        .bind(run_id)
-        .bind(at)
-        .execute(&mut **tx)
-        .await?;
-    }
-    sqlx::query(
-        "UPDATE etl.run SET rows_read = rows_read + $2, rows_inserted = rows_inserted + $3, \
-         rows_updated = rows_updated + $4, rows_unchanged = rows_unchanged + $5, \
-         rows_rejected = rows_rejected + $6, rows_filtered = rows_filtered + $7, \
-         rows_duplicate = rows_duplicate + $8 WHERE id = $1",
-    )
-    .bind(run_id)
-    .bind(counts.read as i64)
-    .bind(counts.inserted as i64)
-    .bind(counts.updated as i64)
-    .bind(counts.unchanged as i64)
-    .bind(counts.rejected as i64)
-    .bind(counts.filtered as i64)
-    .bind(counts.duplicates as i64)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-const RUN_COLUMNS: &str = "id, pipeline, started_at, finished_at, status, rows_read, rows_inserted, \
-     rows_updated, rows_unchanged, rows_rejected, rows_filtered, rows_duplicate, rows_deleted, error";
+/// What SQLite says differently.
+const DIALECT: Dialect = Dialect {
+    now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+    run_columns: "id, pipeline, started_at, finished_at, status, rows_read, rows_inserted, rows_updated, \
+                  rows_unchanged, rows_rejected, rows_filtered, rows_duplicate, rows_deleted, error",
+    table_columns: "SELECT name FROM pragma_table_info($1, 'dw')",
+    text_cast: "CAST({} AS TEXT)",
+};
 
 #[async_trait::async_trait]
 impl Warehouse for SqliteWarehouse {
@@ -226,13 +189,7 @@ impl Warehouse for SqliteWarehouse {
     }
 
     async fn state(&self, pipeline: &str) -> Result<Option<SourceState>, WarehouseError> {
-        let raw: Option<String> = sqlx::query_scalar("SELECT state FROM etl.state WHERE pipeline = ?1")
-            .bind(pipeline)
-            .fetch_optional(&self.pool)
-            .await?;
-        raw.map(|s| serde_json::from_str(&s).map(SourceState))
-            .transpose()
-            .map_err(|e| WarehouseError::Batch(format!("stored state of `{pipeline}` is not JSON: {e}")))
+        fetch_state!(&self.pool, pipeline)
     }
 
     async fn commit_batch(&self, load: BatchLoad<'_>) -> Result<RowCounts, WarehouseError> {
@@ -316,44 +273,14 @@ impl Warehouse for SqliteWarehouse {
             unchanged: unchanged as u64,
             ..load.counts
         };
-        record_progress(&mut tx, load.pipeline, load.run_id, load.checkpoint, &counts, &at).await?;
+        record_progress!(tx, DIALECT, load.pipeline, load.run_id, load.checkpoint, &counts);
         tx.commit().await?;
         Ok(counts)
     }
 
     async fn prepare_entity(&self, e: &EntityTarget, fresh: bool) -> Result<bool, WarehouseError> {
-        let mut tx = self.pool.begin().await?;
-        let existing: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1, 'dw')")
-            .bind(&e.table)
-            .fetch_all(&mut *tx)
-            .await?;
         let create = |name: &str| create_entity_sql(e, name, |t| t.sqlite().to_string(), "INTEGER", "TEXT");
-        if existing.is_empty() {
-            sqlx::query(&create(&e.table)).execute(&mut *tx).await?;
-        } else {
-            check_entity_columns(e, &existing)?;
-        }
-        if e.sync == SyncMode::FullRefresh {
-            let copy = entity_table(e);
-            if fresh {
-                sqlx::query(&format!("DROP TABLE IF EXISTS dw.\"{copy}\"")).execute(&mut *tx).await?;
-            }
-            sqlx::query(&create(&copy)).execute(&mut *tx).await?;
-        }
-        let direct = match e.sync {
-            SyncMode::Merge => {
-                sqlx::query_scalar::<_, i64>(&format!(
-                    "SELECT count(*) FROM (SELECT 1 FROM dw.\"{}\" LIMIT 1) AS x",
-                    e.table
-                ))
-                .fetch_one(&mut *tx)
-                .await?
-                    == 0
-            }
-            SyncMode::Append | SyncMode::FullRefresh => true,
-        };
-        tx.commit().await?;
-        Ok(direct)
+        Ok(prepare_entity!(self.pool, DIALECT, e, fresh, create))
     }
 
     async fn commit_entity_batch(&self, load: EntityLoad<'_>) -> Result<RowCounts, WarehouseError> {
@@ -370,7 +297,7 @@ impl Warehouse for SqliteWarehouse {
             target.extend(quoted_names.iter().map(String::as_str));
             insert_rows(&mut tx, &format!("dw.\"{table}\""), &target, &[&run, &at], &rows).await?;
             let counts = RowCounts { inserted: rows.first().map_or(0, Vec::len) as u64, ..load.counts };
-            record_progress(&mut tx, load.pipeline, load.run_id, load.checkpoint, &counts, &at).await?;
+            record_progress!(tx, DIALECT, load.pipeline, load.run_id, load.checkpoint, &counts);
             tx.commit().await?;
             return Ok(counts);
         }
@@ -449,7 +376,7 @@ impl Warehouse for SqliteWarehouse {
             unchanged: unchanged as u64,
             ..load.counts
         };
-        record_progress(&mut tx, load.pipeline, load.run_id, load.checkpoint, &counts, &at).await?;
+        record_progress!(tx, DIALECT, load.pipeline, load.run_id, load.checkpoint, &counts);
         tx.commit().await?;
         Ok(counts)
     }
@@ -464,93 +391,29 @@ impl Warehouse for SqliteWarehouse {
     }
 
     async fn mark_deleted(&self, run_id: i64, e: &EntityTarget) -> Result<u64, WarehouseError> {
-        let key = e
-            .primary_key
-            .first()
-            .ok_or_else(|| WarehouseError::Config("delete detection needs a key".into()))?;
-        let mut tx = self.pool.begin().await?;
-        let listed: i64 = sqlx::query_scalar("SELECT count(*) FROM etl.kunci_sumber WHERE run_id = $1")
-            .bind(run_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let live: i64 = sqlx::query_scalar(&format!(
-            "SELECT count(*) FROM dw.\"{}\" WHERE _satu_dihapus IS NULL",
-            e.table
-        ))
-        .fetch_one(&mut *tx)
-        .await?;
-        if listed == 0 && live > 0 {
-            return Err(no_keys_listed(e, live));
-        }
-        let marked = sqlx::query(&format!(
-            "UPDATE dw.\"{t}\" SET _satu_dihapus = $2, _satu_run_id = $1 WHERE _satu_dihapus IS NULL \
-             AND NOT EXISTS (SELECT 1 FROM etl.kunci_sumber AS k WHERE k.run_id = $1 \
-               AND k.kunci = CAST(\"{t}\".\"{key}\" AS TEXT))",
-            t = e.table
-        ))
-        .bind(run_id)
-        .bind(now())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        sqlx::query("UPDATE etl.run SET rows_deleted = rows_deleted + $2 WHERE id = $1")
-            .bind(run_id)
-            .bind(marked as i64)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM etl.kunci_sumber WHERE run_id = $1").bind(run_id).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(marked)
+        Ok(mark_deleted!(self.pool, DIALECT, run_id, e))
     }
 
     async fn finish_entity(&self, e: &EntityTarget) -> Result<(), WarehouseError> {
-        if e.sync != SyncMode::FullRefresh {
-            return Ok(());
+        if e.sync == SyncMode::FullRefresh {
+            let mut tx = self.pool.begin().await?;
+            swap_entity!(tx, e);
+            tx.commit().await?;
         }
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(&format!("DROP TABLE IF EXISTS dw.\"{}\"", e.table)).execute(&mut *tx).await?;
-        sqlx::query(&format!("ALTER TABLE dw.\"{}\" RENAME TO \"{}\"", entity_table(e), e.table))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     async fn finish_run(&self, run_id: i64, outcome: Result<(), String>) -> Result<(), WarehouseError> {
-        let (status, error) = match outcome {
-            Ok(()) => ("success", None),
-            Err(e) => ("failed", Some(e)),
-        };
-        sqlx::query("UPDATE etl.run SET finished_at = ?2, status = ?3, error = ?4 WHERE id = ?1")
-            .bind(run_id)
-            .bind(now())
-            .bind(status)
-            .bind(error)
-            .execute(&self.pool)
-            .await?;
-        // Keys of a delete detection that did not finish are of no further use.
-        sqlx::query("DELETE FROM etl.kunci_sumber WHERE run_id = $1")
-            .bind(run_id)
-            .execute(&self.pool)
-            .await?;
+        finish_run_record!(&self.pool, DIALECT, run_id, outcome);
         Ok(())
     }
 
     async fn run(&self, run_id: i64) -> Result<Option<RunRecord>, WarehouseError> {
-        let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM etl.run WHERE id = ?1"))
-            .bind(run_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(run_record).transpose()?)
+        Ok(fetch_runs!(&self.pool, DIALECT, Some(run_id)).pop())
     }
 
     async fn last_runs(&self) -> Result<Vec<RunRecord>, WarehouseError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {RUN_COLUMNS} FROM etl.run WHERE id IN (SELECT max(id) FROM etl.run GROUP BY pipeline) ORDER BY pipeline"
-        ))
-        .fetch_all(&self.read_pool)
-        .await?;
-        Ok(rows.iter().map(run_record).collect::<Result<_, _>>()?)
+        Ok(fetch_runs!(&self.read_pool, DIALECT, None))
     }
 
     async fn query(&self, sql: &str) -> Result<QueryResult, WarehouseError> {
