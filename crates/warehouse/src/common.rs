@@ -245,6 +245,47 @@ pub(crate) fn entity_rows(
     Ok(out)
 }
 
+/// `ON CONFLICT (key) DO UPDATE SET …` of an entity merge: every non-key column and the lineage;
+/// a row that comes back is live again.
+pub(crate) fn upsert_clause(e: &satu_config::EntityTarget) -> String {
+    let set: Vec<String> = e
+        .columns
+        .keys()
+        .filter(|c| !e.primary_key.contains(c))
+        .map(|c| format!("\"{c}\" = excluded.\"{c}\""))
+        .chain([
+            "_satu_run_id = excluded._satu_run_id".into(),
+            "_satu_dimuat = excluded._satu_dimuat".into(),
+            "_satu_dihapus = NULL".into(),
+        ])
+        .collect();
+    format!("ON CONFLICT ({}) DO UPDATE SET {}", quoted(&e.primary_key), set.join(", "))
+}
+
+/// Runs a read-only statement and collects its columns and rows, decoding values with
+/// `$value(row, index)`.
+macro_rules! query_result {
+    ($pool:expr, $sql:expr, $value:expr) => {{
+        use sqlx::{Column as _, Row as _};
+        let sql: &str = $sql;
+        let rows = sqlx::query(sql).fetch_all($pool).await?;
+        let columns = match rows.first() {
+            Some(r) => r.columns().iter().map(|c| c.name().to_string()).collect(),
+            None => sqlx::Executor::describe($pool, sql)
+                .await?
+                .columns()
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect(),
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push((0..r.len()).map(|i| $value(r, i)).collect::<Result<Vec<_>, sqlx::Error>>()?);
+        }
+        $crate::QueryResult { columns, rows: out }
+    }};
+}
+
 /// The merge counts of a classified staging table: (inserted, updated, unchanged).
 pub(crate) type MergeCounts = (i64, i64, i64);
 

@@ -6,7 +6,7 @@
 
 use crate::common::{
     create_entity_sql, entity_rows, entity_table, key_column, quoted, region_columns, string_columns,
-    Dialect, MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
+    upsert_clause, Dialect, MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
 };
 use crate::{BatchLoad, EntityLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError};
 use polars::prelude::DataFrame;
@@ -15,7 +15,7 @@ use satu_core::{RowCounts, SourceState};
 use sqlx::migrate::MigrateDatabase;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
-use sqlx::{Column as _, Postgres, Row, TypeInfo, ValueRef};
+use sqlx::{Postgres, Row, TypeInfo, ValueRef};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -346,27 +346,16 @@ impl Warehouse for PostgresWarehouse {
                     e.primary_key.iter().map(|k| format!("o.\"{k}\" = s.\"{k}\"")).collect();
                 let same: Vec<String> =
                     names.iter().map(|c| format!("o.\"{c}\" IS NOT DISTINCT FROM s.\"{c}\"")).collect();
-                let set: Vec<String> = names
-                    .iter()
-                    .filter(|c| !e.primary_key.iter().any(|k| k == *c))
-                    .map(|c| format!("\"{c}\" = excluded.\"{c}\""))
-                    .chain([
-                        "_satu_run_id = excluded._satu_run_id".into(),
-                        "_satu_dimuat = excluded._satu_dimuat".into(),
-                        "_satu_dihapus = NULL".into(),
-                    ])
-                    .collect();
                 let s_list = names.iter().map(|n| format!("s.\"{n}\"")).collect::<Vec<_>>().join(", ");
                 let (inserted, upserted): (i64, i64) = sqlx::query_as(&format!(
                     "WITH up AS (INSERT INTO dw.\"{table}\" ({list}, _satu_run_id, _satu_dimuat) \
                        SELECT {s_list}, $1, now() FROM stage_entitas AS s WHERE NOT EXISTS \
                          (SELECT 1 FROM dw.\"{table}\" AS o WHERE {} AND o._satu_dihapus IS NULL AND {}) \
-                       ON CONFLICT ({}) DO UPDATE SET {} RETURNING (xmax = 0) AS fresh) \
+                       {} RETURNING (xmax = 0) AS fresh) \
                      SELECT count(*) FILTER (WHERE fresh), count(*) FROM up",
                     keys.join(" AND "),
                     same.join(" AND "),
-                    quoted(&e.primary_key),
-                    set.join(", ")
+                    upsert_clause(e)
                 ))
                 .bind(load.run_id)
                 .fetch_one(&mut *tx)
@@ -447,20 +436,6 @@ impl Warehouse for PostgresWarehouse {
     }
 
     async fn query(&self, sql: &str) -> Result<QueryResult, WarehouseError> {
-        let rows = sqlx::query(sql).fetch_all(&self.read_pool).await?;
-        let columns = match rows.first() {
-            Some(r) => r.columns().iter().map(|c| c.name().to_string()).collect(),
-            None => sqlx::Executor::describe(&self.read_pool, sql)
-                .await?
-                .columns()
-                .iter()
-                .map(|c| c.name().to_string())
-                .collect(),
-        };
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push((0..r.len()).map(|i| json_value(r, i)).collect::<Result<Vec<_>, _>>()?);
-        }
-        Ok(QueryResult { columns, rows: out })
+        Ok(query_result!(&self.read_pool, sql, json_value))
     }
 }

@@ -7,14 +7,14 @@
 
 use crate::common::{
     create_entity_sql, entity_rows, entity_table, key_column, quoted, region_columns, string_columns,
-    Dialect, MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
+    upsert_clause, Dialect, MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
 };
 use crate::{BatchLoad, EntityLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError};
 use polars::prelude::DataFrame;
 use satu_config::{Deployment, EntityTarget, SyncMode};
 use satu_core::{RowCounts, SourceState};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{Column as _, Row, Sqlite, Transaction, TypeInfo, ValueRef};
+use sqlx::{Row, Sqlite, Transaction, TypeInfo, ValueRef};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -334,22 +334,11 @@ impl Warehouse for SqliteWarehouse {
                 )
                 .fetch_one(&mut *tx)
                 .await?;
-                let set: Vec<String> = names
-                    .iter()
-                    .filter(|c| !e.primary_key.iter().any(|k| k == *c))
-                    .map(|c| format!("\"{c}\" = excluded.\"{c}\""))
-                    .chain([
-                        "_satu_run_id = excluded._satu_run_id".into(),
-                        "_satu_dimuat = excluded._satu_dimuat".into(),
-                        "_satu_dihapus = NULL".into(),
-                    ])
-                    .collect();
                 sqlx::query(&format!(
                     "INSERT INTO dw.\"{table}\" ({list}, _satu_run_id, _satu_dimuat) \
                      SELECT {list}, $1, $2 FROM temp.stage_entitas WHERE NOT _sama \
-                     ON CONFLICT ({}) DO UPDATE SET {}",
-                    quoted(&e.primary_key),
-                    set.join(", ")
+                     {}",
+                    upsert_clause(e)
                 ))
                 .bind(load.run_id)
                 .bind(&at)
@@ -417,38 +406,23 @@ impl Warehouse for SqliteWarehouse {
     }
 
     async fn query(&self, sql: &str) -> Result<QueryResult, WarehouseError> {
-        let rows = sqlx::query(sql).fetch_all(&self.read_pool).await?;
-        let columns = match rows.first() {
-            Some(r) => r.columns().iter().map(|c| c.name().to_string()).collect(),
-            None => sqlx::Executor::describe(&self.read_pool, sql)
-                .await?
-                .columns()
-                .iter()
-                .map(|c| c.name().to_string())
-                .collect(),
-        };
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let mut values = Vec::with_capacity(r.len());
-            for i in 0..r.len() {
-                let raw = r.try_get_raw(i)?;
-                let v = if raw.is_null() {
-                    serde_json::Value::Null
-                } else {
-                    match raw.type_info().name() {
-                        "INTEGER" => r.try_get::<i64, _>(i)?.into(),
-                        "REAL" => r.try_get::<f64, _>(i)?.into(),
-                        "BLOB" => {
-                            let b: Vec<u8> = r.try_get(i)?;
-                            b.iter().map(|x| format!("{x:02x}")).collect::<String>().into()
-                        }
-                        _ => r.try_get::<String, _>(i)?.into(),
-                    }
-                };
-                values.push(v);
-            }
-            out.push(values);
-        }
-        Ok(QueryResult { columns, rows: out })
+        Ok(query_result!(&self.read_pool, sql, json_value))
     }
+}
+
+/// A SQLite value as JSON: integers and reals stay numbers, blobs become hex.
+fn json_value(r: &sqlx::sqlite::SqliteRow, i: usize) -> Result<serde_json::Value, sqlx::Error> {
+    let raw = r.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(serde_json::Value::Null);
+    }
+    Ok(match raw.type_info().name() {
+        "INTEGER" => r.try_get::<i64, _>(i)?.into(),
+        "REAL" => r.try_get::<f64, _>(i)?.into(),
+        "BLOB" => {
+            let b: Vec<u8> = r.try_get(i)?;
+            b.iter().map(|x| format!("{x:02x}")).collect::<String>().into()
+        }
+        _ => r.try_get::<String, _>(i)?.into(),
+    })
 }
