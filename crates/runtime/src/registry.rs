@@ -27,6 +27,18 @@ pub fn check(d: &Deployment) -> Problems {
         if let Err(e) = build_source(d, p) {
             problems.extend(e);
         }
+        if p.entity.as_ref().is_some_and(|e| e.delete_detection) {
+            let sql = matches!(
+                p.source.get("type").and_then(|t| t.as_str()),
+                Some("mysql" | "mariadb" | "postgres" | "postgresql" | "sqlite")
+            );
+            if !sql || p.source.get("primary_key").is_none() {
+                problems.push(
+                    format!("{}.entity.delete_detection", p.at),
+                    "delete detection needs a SQL source with a `primary_key` (its keys are listed after each run)",
+                );
+            }
+        }
         if p.target.is_none() {
             if !p.skip.is_empty() {
                 problems.push(
@@ -107,5 +119,52 @@ pub fn source_from_url(url: &str) -> Result<Box<dyn Source>, String> {
     {
         let _ = url;
         Err("this build has no SQL connectors".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems_of(toml: &str) -> Vec<String> {
+        let loaded = satu_config::load_str(toml, std::path::Path::new("."), &Default::default());
+        let mut all = loaded.problems;
+        all.extend(check(&loaded.deployment));
+        all.iter().map(ToString::to_string).collect()
+    }
+
+    const BASE: &str = r#"
+[[organisation]]
+code = "X"
+name = "X"
+[[pipeline]]
+name = "p"
+opd = "X"
+SOURCE
+[pipeline.entity]
+table = "t"
+primary_key = ["id"]
+delete_detection = true
+columns = { id = "bigint" }
+"#;
+
+    #[test]
+    fn connector_tables_are_checked_with_their_paths() {
+        let p = problems_of(
+            &BASE.replace("SOURCE", r#"source = { type = "csv", path = "a.csv", delimter = ";" }"#),
+        );
+        assert!(
+            p.iter()
+                .any(|m| m.contains("pipeline[0].source.delimter: unknown key") && m.contains("delimiter")),
+            "{p:?}"
+        );
+        assert!(p.iter().any(|m| m.contains("pipeline[0].entity.delete_detection")), "{p:?}");
+        let p = problems_of(&BASE.replace("SOURCE", r#"source = { type = "oracle", url = "x" }"#));
+        assert!(p.iter().any(|m| m.contains("unknown connector type `oracle`")), "{p:?}");
+        let ok = BASE.replace(
+            "SOURCE",
+            r#"source = { type = "mysql", url = "mysql://h/db", table = "t", primary_key = "id" }"#,
+        );
+        assert_eq!(problems_of(&ok), Vec::<String>::new());
     }
 }
