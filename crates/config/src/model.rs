@@ -316,6 +316,15 @@ pub struct PipelineOf<T> {
     pub entity: Option<EntityTarget>,
 }
 
+impl<T> PipelineOf<T> {
+    /// The same pipeline with its target read as `U`.
+    pub fn with_target<U>(self, target: Option<U>) -> PipelineOf<U> {
+        let PipelineOf { at, name, opd, schedule, description, batch_rows, source, skip, target: _, entity } =
+            self;
+        PipelineOf { at, name, opd, schedule, description, batch_rows, source, skip, target, entity }
+    }
+}
+
 /// `[pipeline.entity]`: replicate source rows into a declared warehouse table `dw.<table>`, with
 /// lineage columns `_satu_run_id` and `_satu_dimuat` (and `_satu_dihapus` for soft deletes).
 #[derive(Debug, Clone, Deserialize)]

@@ -89,30 +89,7 @@ pub(crate) fn validate(value: &Value, base_dir: &Path, problems: &mut Problems) 
             if let Some(t) = &target {
                 check_target(&d, &known, t, &target_at, problems);
             }
-            let PipelineOf {
-                at,
-                name,
-                opd,
-                schedule,
-                description,
-                batch_rows,
-                source,
-                skip,
-                target: _,
-                entity,
-            } = head;
-            d.pipelines.push(Pipeline {
-                at,
-                name,
-                opd,
-                schedule,
-                description,
-                batch_rows,
-                source,
-                skip,
-                target,
-                entity,
-            });
+            d.pipelines.push(head.with_target(target));
         }
     }
     unique(d.pipelines.iter().map(|p| p.name.as_str()), "pipeline", "name", problems);
