@@ -251,7 +251,8 @@ impl Mapper {
                     if self.periods.insert(row.period) {
                         periods.push(row.period);
                     }
-                    let key = hash64(&[row.wilayah, &row.period.code(), &row.dims]);
+                    let periode = row.period.code();
+                    let key = hash64(&[row.wilayah, &periode, &row.dims]);
                     let nilai = row.value.nilai.map(|d| d.to_string());
                     let value = hash64(&[nilai.as_deref().unwrap_or("\u{0}"), row.value.status.as_str()]);
                     if let Some(first) = self.seen.get(&key) {
@@ -281,7 +282,7 @@ impl Mapper {
                     self.seen.insert(key, Seen { value, location: loc.as_str().into() });
                     obs.push_opt([
                         Some(row.wilayah.to_string()),
-                        Some(row.period.code()),
+                        Some(periode),
                         Some(row.dims),
                         nilai,
                         Some(row.value.status.as_str().to_string()),
