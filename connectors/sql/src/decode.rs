@@ -2,7 +2,7 @@
 //! `match` on the type name per cell), and column builders that become polars columns.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use polars::prelude::Column;
+use polars::prelude::{Column, IntoColumn, StringChunkedBuilder};
 use rust_decimal::Decimal;
 use sqlx::error::UnexpectedNullError;
 use sqlx::Row;
@@ -98,7 +98,7 @@ impl Kind {
             Self::Int(_) | Self::Year => Builder::Int(Vec::with_capacity(capacity)),
             Self::Float32 | Self::Float64 => Builder::Float(Vec::with_capacity(capacity)),
             Self::Bool => Builder::Bool(Vec::with_capacity(capacity)),
-            _ => Builder::Text(Vec::with_capacity(capacity)),
+            _ => Builder::text(capacity),
         }
     }
 
@@ -114,23 +114,8 @@ impl Kind {
     }
 }
 
-/// One decoded value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    /// SQL NULL (or a zero date).
-    Null,
-    /// An integer.
-    Int(i64),
-    /// A float.
-    Float(f64),
-    /// A boolean.
-    Bool(bool),
-    /// Anything kept as text.
-    Text(String),
-}
-
-/// A column being filled.
-#[derive(Debug)]
+/// A column being filled. Text goes straight from the row into polars' string builder: no
+/// `String` per cell.
 pub enum Builder {
     /// Int64 column.
     Int(Vec<Option<i64>>),
@@ -138,23 +123,109 @@ pub enum Builder {
     Float(Vec<Option<f64>>),
     /// Boolean column.
     Bool(Vec<Option<bool>>),
-    /// String column.
-    Text(Vec<Option<String>>),
+    /// String column, with the last value kept (for checkpoints and row locations) and a scratch
+    /// buffer for values formatted on the way in.
+    Text { values: StringChunkedBuilder, len: usize, last: Option<String>, scratch: String },
 }
 
 impl Builder {
-    /// Appends a cell (its variant matches the builder: both come from the same [`Kind`]).
-    pub fn push(&mut self, cell: Cell) {
-        match (self, cell) {
-            (Self::Int(v), Cell::Int(x)) => v.push(Some(x)),
-            (Self::Float(v), Cell::Float(x)) => v.push(Some(x)),
-            (Self::Bool(v), Cell::Bool(x)) => v.push(Some(x)),
-            (Self::Text(v), Cell::Text(x)) => v.push(Some(x)),
-            (Self::Int(v), _) => v.push(None),
-            (Self::Float(v), _) => v.push(None),
-            (Self::Bool(v), _) => v.push(None),
-            (Self::Text(v), _) => v.push(None),
+    fn text(capacity: usize) -> Self {
+        Self::Text {
+            values: StringChunkedBuilder::new("".into(), capacity),
+            len: 0,
+            last: None,
+            scratch: String::new(),
         }
+    }
+
+    /// Rows pushed since the last [`Builder::take`].
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Int(v) => v.len(),
+            Self::Float(v) => v.len(),
+            Self::Bool(v) => v.len(),
+            Self::Text { len, .. } => *len,
+        }
+    }
+
+    /// True when no row was pushed since the last [`Builder::take`].
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends NULL.
+    pub fn push_null(&mut self) {
+        match self {
+            Self::Int(v) => v.push(None),
+            Self::Float(v) => v.push(None),
+            Self::Bool(v) => v.push(None),
+            Self::Text { values, len, last, .. } => {
+                values.append_null();
+                *len += 1;
+                *last = None;
+            }
+        }
+    }
+
+    fn push_int(&mut self, x: i64) {
+        match self {
+            Self::Int(v) => v.push(Some(x)),
+            _ => self.push_display(x),
+        }
+    }
+
+    fn push_float(&mut self, x: f64) {
+        match self {
+            Self::Float(v) => v.push(Some(x)),
+            _ => self.push_display(x),
+        }
+    }
+
+    fn push_bool(&mut self, x: bool) {
+        match self {
+            Self::Bool(v) => v.push(Some(x)),
+            _ => self.push_display(x),
+        }
+    }
+
+    /// Appends text.
+    pub fn push_str(&mut self, s: &str) {
+        match self {
+            Self::Text { values, len, last, .. } => {
+                values.append_value(s);
+                *len += 1;
+                match last {
+                    Some(l) => {
+                        l.clear();
+                        l.push_str(s);
+                    }
+                    None => *last = Some(s.to_string()),
+                }
+            }
+            // Kinds and builders are chosen together: text never meets another builder.
+            other => other.push_null(),
+        }
+    }
+
+    /// Appends a value formatted by `write` into the scratch buffer.
+    fn push_with(&mut self, write: impl FnOnce(&mut String)) {
+        let mut buf = match self {
+            Self::Text { scratch, .. } => std::mem::take(scratch),
+            _ => String::new(),
+        };
+        buf.clear();
+        write(&mut buf);
+        self.push_str(&buf);
+        if let Self::Text { scratch, .. } = self {
+            *scratch = buf;
+        }
+    }
+
+    fn push_display(&mut self, x: impl std::fmt::Display) {
+        use std::fmt::Write;
+        self.push_with(|b| {
+            let _ = write!(b, "{x}");
+        });
     }
 
     /// The last value, as JSON, for the source state.
@@ -163,19 +234,17 @@ impl Builder {
             Self::Int(v) => v.last().copied().flatten().map_or(serde_json::Value::Null, Into::into),
             Self::Float(v) => v.last().copied().flatten().map_or(serde_json::Value::Null, Into::into),
             Self::Bool(v) => v.last().copied().flatten().map_or(serde_json::Value::Null, Into::into),
-            Self::Text(v) => v.last().cloned().flatten().map_or(serde_json::Value::Null, Into::into),
+            Self::Text { last, .. } => last.clone().map_or(serde_json::Value::Null, Into::into),
         }
     }
 
-    /// The value at `i`, as text, for row locations.
-    pub fn text_at(&self, i: usize) -> String {
-        let s = match self {
-            Self::Int(v) => v.get(i).copied().flatten().map(|x| x.to_string()),
-            Self::Float(v) => v.get(i).copied().flatten().map(|x| x.to_string()),
-            Self::Bool(v) => v.get(i).copied().flatten().map(|x| x.to_string()),
-            Self::Text(v) => v.get(i).cloned().flatten(),
-        };
-        s.unwrap_or_else(|| "NULL".into())
+    /// The last value as text, for row locations.
+    pub fn last_text(&self) -> String {
+        match self.last_json() {
+            serde_json::Value::Null => "NULL".into(),
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        }
     }
 
     /// Takes the values out as a polars column, leaving the builder empty.
@@ -184,7 +253,11 @@ impl Builder {
             Self::Int(v) => Column::new(name.into(), std::mem::replace(v, Vec::with_capacity(capacity))),
             Self::Float(v) => Column::new(name.into(), std::mem::replace(v, Vec::with_capacity(capacity))),
             Self::Bool(v) => Column::new(name.into(), std::mem::replace(v, Vec::with_capacity(capacity))),
-            Self::Text(v) => Column::new(name.into(), std::mem::replace(v, Vec::with_capacity(capacity))),
+            Self::Text { values, len, .. } => {
+                *len = 0;
+                let done = std::mem::replace(values, StringChunkedBuilder::new("".into(), capacity)).finish();
+                done.with_name(name.into()).into_column()
+            }
         }
     }
 }
@@ -200,9 +273,41 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `2024-03-05 10:11:12` or `2024-03-05 10:11:12.123456`: the full precision, as the source wrote it.
+/// `2024-03-05 10:11:12` or `2024-03-05 10:11:12.123456`: the full precision, as the source wrote
+/// it (the fraction in 3, 6 or 9 digits, as chrono's `%.f`). Plain integer formatting: chrono's
+/// `format` parses its pattern on every call.
 pub fn datetime_text(dt: &NaiveDateTime) -> String {
-    dt.format("%Y-%m-%d %H:%M:%S%.f").to_string()
+    let mut s = String::with_capacity(26);
+    write_datetime(&mut s, dt);
+    s
+}
+
+fn write_datetime(b: &mut String, dt: &NaiveDateTime) {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let _ = write!(
+        b,
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    );
+    let ns = dt.nanosecond();
+    let _ = match ns {
+        0 => Ok(()),
+        _ if ns % 1_000_000 == 0 => write!(b, ".{:03}", ns / 1_000_000),
+        _ if ns % 1_000 == 0 => write!(b, ".{:06}", ns / 1_000),
+        _ => write!(b, ".{ns:09}"),
+    };
+}
+
+fn write_date(b: &mut String, d: &NaiveDate) {
+    use chrono::Datelike;
+    use std::fmt::Write;
+    let _ = write!(b, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
 }
 
 fn opt<T>(r: Result<Option<T>, sqlx::Error>, counters: &mut Counters) -> Result<Option<T>, sqlx::Error> {
@@ -215,98 +320,133 @@ fn opt<T>(r: Result<Option<T>, sqlx::Error>, counters: &mut Counters) -> Result<
     }
 }
 
-macro_rules! cell {
-    ($v:expr, $f:expr) => {
+/// Pushes `$v` (an `Option`) into `$out` with `$push`, or NULL.
+macro_rules! push {
+    ($out:expr, $v:expr, $push:expr) => {
         match $v {
-            Some(x) => $f(x),
-            None => Cell::Null,
+            Some(x) => $push($out, x),
+            None => $out.push_null(),
         }
     };
 }
 
-/// Decodes column `i` of a MySQL row.
+/// Decodes column `i` of a MySQL row into `out`.
 pub fn mysql(
     row: &sqlx::mysql::MySqlRow,
     i: usize,
     kind: Kind,
     tz: FixedOffset,
     counters: &mut Counters,
-) -> Result<Cell, sqlx::Error> {
-    Ok(match kind {
-        Kind::Int(_) => cell!(row.try_get::<Option<i64>, _>(i)?, Cell::Int),
-        Kind::UInt => cell!(row.try_get::<Option<u64>, _>(i)?, |x: u64| Cell::Text(x.to_string())),
-        Kind::Year => cell!(row.try_get::<Option<u16>, _>(i)?, |x: u16| Cell::Int(x.into())),
-        Kind::Float32 => cell!(row.try_get::<Option<f32>, _>(i)?, |x: f32| Cell::Float(x.into())),
-        Kind::Float64 => cell!(row.try_get::<Option<f64>, _>(i)?, Cell::Float),
-        Kind::Bool => cell!(row.try_get::<Option<bool>, _>(i)?, Cell::Bool),
-        Kind::Decimal => cell!(row.try_get::<Option<Decimal>, _>(i)?, |d: Decimal| Cell::Text(d.to_string())),
-        Kind::Text => cell!(row.try_get_unchecked::<Option<String>, _>(i)?, Cell::Text),
-        Kind::Json => {
-            cell!(row.try_get::<Option<serde_json::Value>, _>(i)?, |v: serde_json::Value| Cell::Text(
-                v.to_string()
-            ))
+    out: &mut Builder,
+) -> Result<(), sqlx::Error> {
+    match kind {
+        Kind::Int(_) => push!(out, row.try_get::<Option<i64>, _>(i)?, Builder::push_int),
+        Kind::UInt => {
+            push!(out, row.try_get::<Option<u64>, _>(i)?, |b: &mut Builder, x: u64| b.push_display(x))
         }
-        Kind::Bytes => cell!(row.try_get_unchecked::<Option<Vec<u8>>, _>(i)?, |b: Vec<u8>| {
-            Cell::Text(String::from_utf8(b).unwrap_or_else(|e| hex(e.as_bytes())))
-        }),
-        Kind::Date => {
-            cell!(opt(row.try_get::<Option<NaiveDate>, _>(i), counters)?, |d: NaiveDate| Cell::Text(
-                d.to_string()
-            ))
+        Kind::Year => {
+            push!(out, row.try_get::<Option<u16>, _>(i)?, |b: &mut Builder, x: u16| b.push_int(x.into()))
         }
-        Kind::DateTime => {
-            cell!(opt(row.try_get::<Option<NaiveDateTime>, _>(i), counters)?, |d: NaiveDateTime| {
-                Cell::Text(datetime_text(&d))
+        Kind::Float32 => {
+            push!(out, row.try_get::<Option<f32>, _>(i)?, |b: &mut Builder, x: f32| b.push_float(x.into()))
+        }
+        Kind::Float64 => push!(out, row.try_get::<Option<f64>, _>(i)?, Builder::push_float),
+        Kind::Bool => push!(out, row.try_get::<Option<bool>, _>(i)?, Builder::push_bool),
+        Kind::Decimal => {
+            push!(out, row.try_get::<Option<Decimal>, _>(i)?, |b: &mut Builder, d: Decimal| b.push_display(d))
+        }
+        Kind::Text | Kind::Dynamic => {
+            push!(out, row.try_get_unchecked::<Option<&str>, _>(i)?, Builder::push_str)
+        }
+        Kind::Json => push!(
+            out,
+            row.try_get::<Option<serde_json::Value>, _>(i)?,
+            |b: &mut Builder, v: serde_json::Value| { b.push_display(v) }
+        ),
+        Kind::Bytes => {
+            push!(out, row.try_get_unchecked::<Option<&[u8]>, _>(i)?, |b: &mut Builder, x: &[u8]| {
+                match std::str::from_utf8(x) {
+                    Ok(s) => b.push_str(s),
+                    Err(_) => b.push_str(&hex(x)),
+                }
             })
         }
-        Kind::Timestamp => {
-            cell!(opt(row.try_get::<Option<DateTime<Utc>>, _>(i), counters)?, |d: DateTime<Utc>| {
-                Cell::Text(d.with_timezone(&tz).to_rfc3339())
-            })
-        }
-        Kind::Time => {
-            cell!(row.try_get::<Option<NaiveTime>, _>(i)?, |t: NaiveTime| Cell::Text(t.to_string()))
-        }
-        Kind::Dynamic => cell!(row.try_get_unchecked::<Option<String>, _>(i)?, Cell::Text),
-    })
+        Kind::Date => push!(
+            out,
+            opt(row.try_get::<Option<NaiveDate>, _>(i), counters)?,
+            |b: &mut Builder, d: NaiveDate| { b.push_with(|s| write_date(s, &d)) }
+        ),
+        Kind::DateTime => push!(
+            out,
+            opt(row.try_get::<Option<NaiveDateTime>, _>(i), counters)?,
+            |b: &mut Builder, d: NaiveDateTime| { b.push_with(|s| write_datetime(s, &d)) }
+        ),
+        Kind::Timestamp => push!(
+            out,
+            opt(row.try_get::<Option<DateTime<Utc>>, _>(i), counters)?,
+            |b: &mut Builder, d: DateTime<Utc>| { b.push_str(&d.with_timezone(&tz).to_rfc3339()) }
+        ),
+        Kind::Time => push!(out, row.try_get::<Option<NaiveTime>, _>(i)?, |b: &mut Builder, t: NaiveTime| b
+            .push_display(t)),
+    }
+    Ok(())
 }
 
-/// Decodes column `i` of a PostgreSQL row.
+/// Decodes column `i` of a PostgreSQL row into `out`.
 pub fn postgres(
     row: &sqlx::postgres::PgRow,
     i: usize,
     kind: Kind,
     tz: FixedOffset,
     _counters: &mut Counters,
-) -> Result<Cell, sqlx::Error> {
-    Ok(match kind {
-        Kind::Int(2) => cell!(row.try_get::<Option<i16>, _>(i)?, |x: i16| Cell::Int(x.into())),
-        Kind::Int(4) => cell!(row.try_get::<Option<i32>, _>(i)?, |x: i32| Cell::Int(x.into())),
-        Kind::Int(_) | Kind::Year | Kind::UInt => cell!(row.try_get::<Option<i64>, _>(i)?, Cell::Int),
-        Kind::Float32 => cell!(row.try_get::<Option<f32>, _>(i)?, |x: f32| Cell::Float(x.into())),
-        Kind::Float64 => cell!(row.try_get::<Option<f64>, _>(i)?, Cell::Float),
-        Kind::Bool => cell!(row.try_get::<Option<bool>, _>(i)?, Cell::Bool),
-        Kind::Decimal => cell!(row.try_get::<Option<Decimal>, _>(i)?, |d: Decimal| Cell::Text(d.to_string())),
-        Kind::Text | Kind::Dynamic => cell!(row.try_get_unchecked::<Option<String>, _>(i)?, Cell::Text),
-        Kind::Json => {
-            cell!(row.try_get::<Option<serde_json::Value>, _>(i)?, |v: serde_json::Value| Cell::Text(
-                v.to_string()
-            ))
+    out: &mut Builder,
+) -> Result<(), sqlx::Error> {
+    match kind {
+        Kind::Int(2) => {
+            push!(out, row.try_get::<Option<i16>, _>(i)?, |b: &mut Builder, x: i16| b.push_int(x.into()))
         }
-        Kind::Bytes => cell!(row.try_get::<Option<Vec<u8>>, _>(i)?, |b: Vec<u8>| Cell::Text(hex(&b))),
-        Kind::Date => {
-            cell!(row.try_get::<Option<NaiveDate>, _>(i)?, |d: NaiveDate| Cell::Text(d.to_string()))
+        Kind::Int(4) => {
+            push!(out, row.try_get::<Option<i32>, _>(i)?, |b: &mut Builder, x: i32| b.push_int(x.into()))
         }
-        Kind::DateTime => cell!(row.try_get::<Option<NaiveDateTime>, _>(i)?, |d: NaiveDateTime| Cell::Text(
-            datetime_text(&d)
-        )),
-        Kind::Timestamp => cell!(row.try_get::<Option<DateTime<Utc>>, _>(i)?, |d: DateTime<Utc>| {
-            Cell::Text(d.with_timezone(&tz).to_rfc3339())
+        Kind::Int(_) | Kind::Year | Kind::UInt => {
+            push!(out, row.try_get::<Option<i64>, _>(i)?, Builder::push_int)
+        }
+        Kind::Float32 => {
+            push!(out, row.try_get::<Option<f32>, _>(i)?, |b: &mut Builder, x: f32| b.push_float(x.into()))
+        }
+        Kind::Float64 => push!(out, row.try_get::<Option<f64>, _>(i)?, Builder::push_float),
+        Kind::Bool => push!(out, row.try_get::<Option<bool>, _>(i)?, Builder::push_bool),
+        Kind::Decimal => {
+            push!(out, row.try_get::<Option<Decimal>, _>(i)?, |b: &mut Builder, d: Decimal| b.push_display(d))
+        }
+        Kind::Text | Kind::Dynamic => {
+            push!(out, row.try_get_unchecked::<Option<&str>, _>(i)?, Builder::push_str)
+        }
+        Kind::Json => push!(
+            out,
+            row.try_get::<Option<serde_json::Value>, _>(i)?,
+            |b: &mut Builder, v: serde_json::Value| { b.push_display(v) }
+        ),
+        Kind::Bytes => {
+            push!(out, row.try_get::<Option<&[u8]>, _>(i)?, |b: &mut Builder, x: &[u8]| b.push_str(&hex(x)))
+        }
+        Kind::Date => push!(out, row.try_get::<Option<NaiveDate>, _>(i)?, |b: &mut Builder, d: NaiveDate| {
+            b.push_with(|s| write_date(s, &d))
         }),
-        Kind::Time => {
-            cell!(row.try_get::<Option<NaiveTime>, _>(i)?, |t: NaiveTime| Cell::Text(t.to_string()))
+        Kind::DateTime => {
+            push!(out, row.try_get::<Option<NaiveDateTime>, _>(i)?, |b: &mut Builder, d: NaiveDateTime| {
+                b.push_with(|s| write_datetime(s, &d))
+            })
         }
-    })
+        Kind::Timestamp => {
+            push!(out, row.try_get::<Option<DateTime<Utc>>, _>(i)?, |b: &mut Builder, d: DateTime<Utc>| {
+                b.push_str(&d.with_timezone(&tz).to_rfc3339())
+            })
+        }
+        Kind::Time => push!(out, row.try_get::<Option<NaiveTime>, _>(i)?, |b: &mut Builder, t: NaiveTime| b
+            .push_display(t)),
+    }
+    Ok(())
 }
 
 /// Decodes column `i` of a SQLite row (dynamically typed: every value is read as text).
@@ -316,16 +456,19 @@ pub fn sqlite(
     _kind: Kind,
     _tz: FixedOffset,
     _counters: &mut Counters,
-) -> Result<Cell, sqlx::Error> {
+    out: &mut Builder,
+) -> Result<(), sqlx::Error> {
     use sqlx::{TypeInfo, ValueRef};
     let raw = row.try_get_raw(i)?;
     if raw.is_null() {
-        return Ok(Cell::Null);
+        out.push_null();
+        return Ok(());
     }
-    Ok(match raw.type_info().name() {
-        "INTEGER" => Cell::Text(row.try_get::<i64, _>(i)?.to_string()),
-        "REAL" => Cell::Text(row.try_get::<f64, _>(i)?.to_string()),
-        "BLOB" => Cell::Text(hex(&row.try_get::<Vec<u8>, _>(i)?)),
-        _ => Cell::Text(row.try_get_unchecked::<String, _>(i)?),
-    })
+    match raw.type_info().name() {
+        "INTEGER" => out.push_display(row.try_get::<i64, _>(i)?),
+        "REAL" => out.push_display(row.try_get::<f64, _>(i)?),
+        "BLOB" => out.push_str(&hex(&row.try_get::<Vec<u8>, _>(i)?)),
+        _ => out.push_str(row.try_get_unchecked::<&str, _>(i)?),
+    }
+    Ok(())
 }

@@ -267,16 +267,14 @@ macro_rules! read_loop {
             let done = row.is_none();
             if let Some(row) = row {
                 for (i, kind) in job.kinds.iter().enumerate() {
-                    let cell = $decode(&row, i, *kind, job.tz, &mut counters).map_err(|e| {
+                    $decode(&row, i, *kind, job.tz, &mut counters, &mut builders[i]).map_err(|e| {
                         let at = format!("{}, column `{}`", job.label, job.columns[i]);
                         classify(&at, e)
                     })?;
-                    builders[i].push(cell);
                 }
                 total += 1;
-                let n = locations.len();
                 locations.push(match job.key_idx {
-                    Some(k) => format!("{}.{}={}", job.label, job.columns[k], builders[k].text_at(n)),
+                    Some(k) => format!("{}.{}={}", job.label, job.columns[k], builders[k].last_text()),
                     None => format!("{}#{}", job.label, total),
                 });
             }
@@ -313,12 +311,7 @@ fn checkpoint(
 ) -> Option<SourceState> {
     let bound =
         |idx: usize| json!({ "kind": job.kinds[idx].state_name(), "value": builders[idx].last_json() });
-    let has_rows = builders.first().is_some_and(|b| match b {
-        Builder::Int(v) => !v.is_empty(),
-        Builder::Float(v) => !v.is_empty(),
-        Builder::Bool(v) => !v.is_empty(),
-        Builder::Text(v) => !v.is_empty(),
-    });
+    let has_rows = builders.first().is_some_and(|b| !b.is_empty());
     match job.plan.mode {
         Mode::Incremental => {
             let (c, k) = (job.cursor_idx?, job.key_idx?);
