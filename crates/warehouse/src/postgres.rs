@@ -5,8 +5,8 @@
 //! its own, guarantees that two runs of one pipeline (from two `satu` processes) never overlap.
 
 use crate::common::{
-    create_entity_sql, entity_rows, entity_table, key_column, quoted, region_columns, string_columns,
-    upsert_clause, Dialect, MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
+    create_entity_sql, entity_table, quoted, region_columns, upsert_clause, Dialect, MergeCounts,
+    REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
 };
 use crate::{BatchLoad, EntityLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError};
 use polars::prelude::DataFrame;
@@ -91,7 +91,7 @@ fn copy_value(buf: &mut Vec<u8>, value: Option<&str>) {
 }
 
 /// Streams `columns` (with `fixed` values first on every row) through `COPY table (names) FROM
-/// STDIN`. The COPY is always finished or aborted.
+/// STDIN`.
 async fn copy_in(
     conn: &mut PgConnection,
     table: &str,
@@ -100,12 +100,7 @@ async fn copy_in(
     columns: &[Vec<Option<String>>],
 ) -> Result<u64, WarehouseError> {
     let height = columns.first().map_or(0, Vec::len);
-    if height == 0 {
-        return Ok(0);
-    }
-    let mut copy = conn.copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", names.join(", "))).await?;
-    let mut buf = Vec::with_capacity(COPY_CHUNK + 4096);
-    let mut sent: Result<(), sqlx::Error> = Ok(());
+    let mut buf = Vec::new();
     for i in 0..height {
         let values = fixed.iter().map(|f| Some(*f)).chain(columns.iter().map(|c| c[i].as_deref()));
         for (j, v) in values.enumerate() {
@@ -115,15 +110,97 @@ async fn copy_in(
             copy_value(&mut buf, v);
         }
         buf.push(b'\n');
-        if buf.len() >= COPY_CHUNK {
-            if let Err(e) = copy.send(std::mem::take(&mut buf)).await {
-                sent = Err(e);
-                break;
+    }
+    send_copy(conn, table, names, buf).await
+}
+
+/// One column of a batch, read in place.
+enum Cells<'a> {
+    Text(Box<dyn Iterator<Item = Option<&'a str>> + 'a>),
+    Int(Box<dyn Iterator<Item = Option<i64>> + 'a>),
+    Float(Box<dyn Iterator<Item = Option<f64>> + 'a>),
+    Bool(Box<dyn Iterator<Item = Option<bool>> + 'a>),
+}
+
+/// The COPY text of `columns` of `df` (with `fixed` values first on every row), written straight
+/// from the polars columns: no per-cell allocation. Columns of other types are cast to text.
+fn copy_text(df: &DataFrame, columns: &[&str], fixed: &[&str]) -> Result<Vec<u8>, WarehouseError> {
+    use polars::prelude::DataType;
+    use std::io::Write;
+    let bad = |e: polars::prelude::PolarsError| WarehouseError::Batch(e.to_string());
+    let mut owned = Vec::new();
+    for name in columns {
+        let col = df.column(name).map_err(|_| {
+            let have: Vec<&str> = df.get_column_names().iter().map(|c| c.as_str()).collect();
+            WarehouseError::Batch(format!("the source has no column `{name}` (it has: {})", have.join(", ")))
+        })?;
+        let plain =
+            matches!(col.dtype(), DataType::String | DataType::Int64 | DataType::Float64 | DataType::Boolean);
+        owned.push(if plain { col.clone() } else { col.cast(&DataType::String).map_err(bad)? });
+    }
+    let mut cells = Vec::with_capacity(owned.len());
+    for col in &owned {
+        cells.push(match col.dtype() {
+            DataType::Int64 => Cells::Int(Box::new(col.i64().map_err(bad)?.iter())),
+            DataType::Float64 => Cells::Float(Box::new(col.f64().map_err(bad)?.iter())),
+            DataType::Boolean => Cells::Bool(Box::new(col.bool().map_err(bad)?.iter())),
+            _ => Cells::Text(Box::new(col.str().map_err(bad)?.iter())),
+        });
+    }
+    let mut buf = Vec::with_capacity(df.height() * (16 + 12 * columns.len()));
+    for _ in 0..df.height() {
+        for (j, f) in fixed.iter().enumerate() {
+            if j > 0 {
+                buf.push(b'\t');
+            }
+            copy_value(&mut buf, Some(f));
+        }
+        for (j, c) in cells.iter_mut().enumerate() {
+            if j > 0 || !fixed.is_empty() {
+                buf.push(b'\t');
+            }
+            // Columns are as long as the frame: `next` yields a value for every row.
+            let written = match c {
+                Cells::Text(it) => it.next().map(|v| copy_value(&mut buf, v)),
+                Cells::Int(it) => it.next().map(|v| match v {
+                    Some(x) => drop(write!(buf, "{x}")),
+                    None => copy_value(&mut buf, None),
+                }),
+                Cells::Float(it) => it.next().map(|v| match v {
+                    Some(x) => drop(write!(buf, "{x}")),
+                    None => copy_value(&mut buf, None),
+                }),
+                Cells::Bool(it) => {
+                    it.next().map(|v| copy_value(&mut buf, v.map(|b| if b { "t" } else { "f" })))
+                }
+            };
+            if written.is_none() {
+                return Err(WarehouseError::Batch("a column ended before the frame".into()));
             }
         }
+        buf.push(b'\n');
     }
-    if sent.is_ok() && !buf.is_empty() {
-        sent = copy.send(buf).await.map(|_| ());
+    Ok(buf)
+}
+
+/// `COPY table (names) FROM STDIN` with `data` (COPY text), sent in chunks; the COPY is always
+/// finished or aborted.
+async fn send_copy(
+    conn: &mut PgConnection,
+    table: &str,
+    names: &[&str],
+    data: Vec<u8>,
+) -> Result<u64, WarehouseError> {
+    if data.is_empty() {
+        return Ok(0);
+    }
+    let mut copy = conn.copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", names.join(", "))).await?;
+    let mut sent: Result<(), sqlx::Error> = Ok(());
+    for chunk in data.chunks(COPY_CHUNK) {
+        if let Err(e) = copy.send(chunk).await {
+            sent = Err(e);
+            break;
+        }
     }
     match sent {
         Ok(()) => Ok(copy.finish().await?),
@@ -234,8 +311,7 @@ impl Warehouse for PostgresWarehouse {
     }
 
     async fn commit_batch(&self, load: BatchLoad<'_>) -> Result<RowCounts, WarehouseError> {
-        let obs = string_columns(load.observations, &STAGE_COLUMNS)?;
-        let rejects = string_columns(load.rejects, &REJECT_SOURCE_COLUMNS)?;
+        let obs = copy_text(load.observations, &STAGE_COLUMNS, &[])?;
         let run = load.run_id.to_string();
         let mut tx = self.pool.begin().await?;
 
@@ -246,7 +322,7 @@ impl Warehouse for PostgresWarehouse {
         )
         .execute(&mut *tx)
         .await?;
-        copy_in(&mut tx, "stage_observasi", &STAGE_COLUMNS, &[], &obs).await?;
+        send_copy(&mut tx, "stage_observasi", &STAGE_COLUMNS, obs).await?;
         sqlx::query(
             "UPDATE stage_observasi AS s SET cur_id = o.id, \
                same = (o.nilai IS NOT DISTINCT FROM s.nilai AND o.status_nilai = s.status_nilai AND o.satuan = $3) \
@@ -284,7 +360,8 @@ impl Warehouse for PostgresWarehouse {
         .bind(load.run_id)
         .execute(&mut *tx)
         .await?;
-        copy_in(&mut tx, "etl.reject", &REJECT_COLUMNS, &[&run, load.pipeline], &rejects).await?;
+        let rejects = copy_text(load.rejects, &REJECT_SOURCE_COLUMNS, &[&run, load.pipeline])?;
+        send_copy(&mut tx, "etl.reject", &REJECT_COLUMNS, rejects).await?;
         for p in load.periods {
             sqlx::query(
                 "INSERT INTO ref.periode (kode, jenis, mulai, selesai) VALUES ($1, $2, $3, $4) \
@@ -315,7 +392,6 @@ impl Warehouse for PostgresWarehouse {
 
     async fn commit_entity_batch(&self, load: EntityLoad<'_>) -> Result<RowCounts, WarehouseError> {
         let e = load.entity;
-        let rows = entity_rows(load.rows, e, false)?;
         let names: Vec<&str> = e.columns.keys().map(String::as_str).collect();
         let table = entity_table(e);
         let list = quoted(&names);
@@ -326,7 +402,8 @@ impl Warehouse for PostgresWarehouse {
             let run = load.run_id.to_string();
             let mut target: Vec<&str> = vec!["_satu_run_id", "_satu_dimuat"];
             target.extend(quoted_names.iter().map(String::as_str));
-            let n = copy_in(&mut tx, &format!("dw.\"{table}\""), &target, &[&run, &now], &rows).await?;
+            let data = copy_text(load.rows, &names, &[&run, &now])?;
+            let n = send_copy(&mut tx, &format!("dw.\"{table}\""), &target, data).await?;
             let counts = RowCounts { inserted: n, ..load.counts };
             record_progress!(tx, DIALECT, load.pipeline, load.run_id, load.checkpoint, &counts);
             tx.commit().await?;
@@ -337,7 +414,7 @@ impl Warehouse for PostgresWarehouse {
             .execute(&mut *tx)
             .await?;
         let quoted_refs: Vec<&str> = quoted_names.iter().map(String::as_str).collect();
-        copy_in(&mut tx, "stage_entitas", &quoted_refs, &[], &rows).await?;
+        send_copy(&mut tx, "stage_entitas", &quoted_refs, copy_text(load.rows, &names, &[])?).await?;
         let (inserted, updated, unchanged): MergeCounts = match e.sync {
             SyncMode::Merge => {
                 // One statement: rows identical to their current version are left out, the rest
@@ -360,7 +437,7 @@ impl Warehouse for PostgresWarehouse {
                 .bind(load.run_id)
                 .fetch_one(&mut *tx)
                 .await?;
-                (inserted, upserted - inserted, rows.first().map_or(0, Vec::len) as i64 - upserted)
+                (inserted, upserted - inserted, load.rows.height() as i64 - upserted)
             }
             SyncMode::Append | SyncMode::FullRefresh => {
                 let n = sqlx::query(&format!(
@@ -386,10 +463,14 @@ impl Warehouse for PostgresWarehouse {
     }
 
     async fn stage_keys(&self, run_id: i64, keys: &DataFrame) -> Result<(), WarehouseError> {
-        let column = key_column(keys)?;
+        let Some(key) =
+            keys.get_column_names().into_iter().find(|c| c.as_str() != satu_core::LOCATION_COLUMN)
+        else {
+            return Ok(());
+        };
+        let data = copy_text(keys, &[key.as_str()], &[&run_id.to_string()])?;
         let mut conn = self.pool.acquire().await?;
-        copy_in(&mut conn, "etl.kunci_sumber", &["run_id", "kunci"], &[&run_id.to_string()], &[column])
-            .await?;
+        send_copy(&mut conn, "etl.kunci_sumber", &["run_id", "kunci"], data).await?;
         Ok(())
     }
 
