@@ -192,6 +192,14 @@ async fn a_killed_full_refresh_resumes_where_it_stopped() -> TestResult {
 
     let out = satu(dir.path(), &src.url, &wh.url, &["run", "penduduk"]).output()?;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let killed: (String, String) = {
+        let r = pg
+            .fetch_one("SELECT status, error FROM etl.run WHERE pipeline = 'penduduk' ORDER BY id LIMIT 1")
+            .await?;
+        (r.try_get(0)?, r.try_get(1)?)
+    };
+    assert_eq!(killed.0, "failed", "the killed run is closed by the next one");
+    assert!(killed.1.contains("interrupted"), "{}", killed.1);
     let (read, inserted, _, status) = last_run(&wh.url).await?;
     assert_eq!(status, "success");
     assert!(read < ROWS && read == inserted, "the rerun resumed instead of starting over: read {read}");
@@ -204,6 +212,52 @@ async fn a_killed_full_refresh_resumes_where_it_stopped() -> TestResult {
     let out = satu(dir.path(), &src.url, &wh.url, &["run", "penduduk"]).output()?;
     assert!(out.status.success());
     assert_eq!(last_run(&wh.url).await?.0, ROWS);
+    let (s, w) = fingerprints(&src.url, &wh.url).await?;
+    assert_eq!(s, w);
+    pg.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_rolls_back_the_batch_in_flight_and_exits_130() -> TestResult {
+    let Some(src) = satu_testkit::MyTestDb::create().await else { return Ok(()) };
+    let Some(wh) = satu_testkit::PgTestDb::create().await else { return Ok(()) };
+    const ROWS: i64 = 40_000;
+    src.execute(&register(ROWS as u32)).await?;
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("pipelines.toml"), config("merge", true, 200))?;
+    let out = satu(dir.path(), &src.url, &wh.url, &["status"]).output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut child = satu(dir.path(), &src.url, &wh.url, &["run", "penduduk"]).spawn()?;
+    let mut pg = sqlx::PgConnection::connect(&wh.url).await?;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        let committed: Option<i64> = pg
+            .fetch_optional("SELECT (state::json -> 'key' ->> 'value')::bigint FROM etl.state WHERE pipeline = 'penduduk'")
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        if committed.is_some_and(|k| k >= 2_000) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
+    let status = child.wait()?;
+    assert_eq!(status.code(), Some(130));
+    // What was committed is consistent: rows and checkpoint agree.
+    let committed: i64 = pg.fetch_one("SELECT count(*) FROM dw.penduduk").await?.try_get(0)?;
+    let key: i64 = pg
+        .fetch_one(
+            "SELECT (state::json -> 'key' ->> 'value')::bigint FROM etl.state WHERE pipeline = 'penduduk'",
+        )
+        .await?
+        .try_get(0)?;
+    assert_eq!(committed, key, "the checkpoint is the last committed key (ids are 1..n)");
+    let out = satu(dir.path(), &src.url, &wh.url, &["run", "penduduk"]).output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (read, ..) = last_run(&wh.url).await?;
+    assert_eq!(read, ROWS - committed, "the rerun resumes after the last commit");
     let (s, w) = fingerprints(&src.url, &wh.url).await?;
     assert_eq!(s, w);
     pg.close().await?;

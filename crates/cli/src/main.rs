@@ -18,6 +18,31 @@ mod exit {
     pub const INVALID: u8 = 2;
     /// The warehouse could not be opened or a query failed.
     pub const WAREHOUSE: u8 = 3;
+    /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT).
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// Resolves on Ctrl-C or SIGTERM, naming which.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
 }
 
 #[derive(Parser)]
@@ -34,7 +59,8 @@ mod exit {
                   satu run dinkes-kunjungan-puskesmas run one pipeline\n  \
                   satu status                        last run of each pipeline, with its counts\n  \
                   satu query \"SELECT count(*) FROM dw.observasi\"\n\n\
-                  Exit codes: 0 ok, 1 a pipeline failed, 2 invalid configuration or usage, 3 warehouse error."
+                  Exit codes: 0 ok, 1 a pipeline failed, 2 invalid configuration or usage, 3 warehouse error, \
+                  130 interrupted (Ctrl-C or SIGTERM)."
 )]
 struct Cli {
     /// The deployment file.
@@ -215,13 +241,23 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
             let mut run_ids = Vec::new();
             for name in &names {
                 let bar = progress.add(output::spinner(name));
-                let report = satu_runtime::run_pipeline(&d, wh.as_ref(), name, &|p| {
+                let show = |p: &satu_runtime::Progress| {
                     bar.set_message(format!(
                         "{}: {} rows read, {} batches",
                         p.pipeline, p.counts.read, p.batches
                     ));
-                })
-                .await;
+                };
+                let run = satu_runtime::run_pipeline(&d, wh.as_ref(), name, &show);
+                let report = tokio::select! {
+                    report = run => report,
+                    signal = shutdown_signal() => {
+                        bar.finish_and_clear();
+                        // Dropping the run rolls back its open transaction; what was committed
+                        // stays, with its checkpoint, and the next run resumes from there.
+                        tracing::warn!(pipeline = %name, signal, "interrupted: the batch in flight was rolled back; the next run resumes from the last commit");
+                        return Ok(ExitCode::from(exit::INTERRUPTED));
+                    }
+                };
                 bar.finish_and_clear();
                 let c = report.counts;
                 match &report.result {

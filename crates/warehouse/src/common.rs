@@ -373,6 +373,32 @@ macro_rules! record_progress {
     }};
 }
 
+/// Starts a run of `$pipeline`; runs of it still marked `running` were cut off (the process was
+/// killed: nothing of theirs is half-written, their last transaction rolled back) and are closed
+/// as interrupted. Callers hold the pipeline's lock, where the backend has one.
+macro_rules! start_run {
+    ($exec:expr, $dialect:expr, $pipeline:expr) => {{
+        let pipeline: &str = $pipeline;
+        sqlx::query(&format!(
+            "UPDATE etl.run SET status = 'failed', finished_at = {}, \
+             error = 'interrupted: the process stopped before the run finished' \
+             WHERE pipeline = $1 AND status = 'running'",
+            $dialect.now
+        ))
+        .bind(pipeline)
+        .execute($exec)
+        .await?;
+        let id: i64 = sqlx::query_scalar(&format!(
+            "INSERT INTO etl.run (pipeline, started_at, status) VALUES ($1, {}, 'running') RETURNING id",
+            $dialect.now
+        ))
+        .bind(pipeline)
+        .fetch_one($exec)
+        .await?;
+        id
+    }};
+}
+
 /// Records the end of run `$run_id` and drops the keys of a delete detection that did not finish.
 macro_rules! finish_run_record {
     ($pool:expr, $dialect:expr, $run_id:expr, $outcome:expr) => {{

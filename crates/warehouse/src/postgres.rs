@@ -296,12 +296,7 @@ impl Warehouse for PostgresWarehouse {
                 "pipeline `{pipeline}` is already running in another process"
             )));
         }
-        let id = sqlx::query_scalar(
-            "INSERT INTO etl.run (pipeline, started_at, status) VALUES ($1, now(), 'running') RETURNING id",
-        )
-        .bind(pipeline)
-        .fetch_one(&self.pool)
-        .await?;
+        let id = start_run!(&self.pool, DIALECT, pipeline);
         self.locks.lock().map_err(|_| WarehouseError::Batch("lock table poisoned".into()))?.insert(id, lock);
         Ok(id)
     }

@@ -178,14 +178,9 @@ impl Warehouse for SqliteWarehouse {
     }
 
     async fn begin_run(&self, pipeline: &str) -> Result<i64, WarehouseError> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO etl.run (pipeline, started_at, status) VALUES (?1, ?2, 'running') RETURNING id",
-        )
-        .bind(pipeline)
-        .bind(now())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(id)
+        // The embedded warehouse serves one `satu` process at a time (no cross-process lock):
+        // a run still marked `running` was cut off.
+        Ok(start_run!(&self.pool, DIALECT, pipeline))
     }
 
     async fn state(&self, pipeline: &str) -> Result<Option<SourceState>, WarehouseError> {
