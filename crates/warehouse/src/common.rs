@@ -109,21 +109,6 @@ pub(crate) const REJECT_SOURCE_COLUMNS: [&str; 6] =
 pub(crate) const REJECT_COLUMNS: [&str; 8] =
     ["run_id", "pipeline", "rule", "message", "column_name", "raw_value", "location", "row_json"];
 
-/// The string columns `names` of `df`, each as a Vec of optional strings.
-pub(crate) fn string_columns(
-    df: &polars::prelude::DataFrame,
-    names: &[&str],
-) -> Result<Vec<Vec<Option<String>>>, crate::WarehouseError> {
-    names
-        .iter()
-        .map(|n| {
-            let col = df.column(n).map_err(|e| crate::WarehouseError::Batch(e.to_string()))?;
-            let s = col.str().map_err(|e| crate::WarehouseError::Batch(e.to_string()))?;
-            Ok(s.iter().map(|v| v.map(str::to_string)).collect())
-        })
-        .collect()
-}
-
 /// Decodes an `etl.run` row (timestamps already rendered as RFC 3339 text).
 pub(crate) fn run_record<R>(r: &R) -> Result<crate::RunRecord, sqlx::Error>
 where

@@ -6,11 +6,11 @@
 //! rows, checkpoint and run counts land together or not at all.
 
 use crate::common::{
-    create_entity_sql, entity_rows, entity_table, key_column, quoted, region_columns, string_columns,
-    upsert_clause, Dialect, MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
+    create_entity_sql, entity_rows, entity_table, key_column, quoted, region_columns, upsert_clause, Dialect,
+    MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
 };
 use crate::{BatchLoad, EntityLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError};
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, StringChunked};
 use satu_config::{Deployment, EntityTarget, SyncMode};
 use satu_core::{RowCounts, SourceState};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
@@ -96,16 +96,51 @@ fn placeholders(rows: usize, cols: usize) -> String {
     vec![one; rows].join(",")
 }
 
+/// A column of text values to bind, owned or read in place from a batch.
+trait TextColumn {
+    fn value(&self, i: usize) -> Option<&str>;
+    fn height(&self) -> usize;
+}
+
+impl TextColumn for Vec<Option<String>> {
+    fn value(&self, i: usize) -> Option<&str> {
+        self.get(i).and_then(|v| v.as_deref())
+    }
+    fn height(&self) -> usize {
+        self.len()
+    }
+}
+
+impl TextColumn for &StringChunked {
+    fn value(&self, i: usize) -> Option<&str> {
+        self.get(i)
+    }
+    fn height(&self) -> usize {
+        self.len()
+    }
+}
+
+/// The string columns `names` of a batch, read in place (single-chunk, so `get` is direct).
+fn text_columns<'a>(df: &'a DataFrame, names: &[&str]) -> Result<Vec<&'a StringChunked>, WarehouseError> {
+    names
+        .iter()
+        .map(|n| {
+            let col = df.column(n).map_err(|e| WarehouseError::Batch(e.to_string()))?;
+            col.str().map_err(|e| WarehouseError::Batch(e.to_string()))
+        })
+        .collect()
+}
+
 /// Inserts `columns` (all of equal length) into `table` in chunks, with `fixed` values bound
 /// before each row's own.
-async fn insert_rows(
+async fn insert_rows<C: TextColumn>(
     tx: &mut Transaction<'_, Sqlite>,
     table: &str,
     column_names: &[&str],
     fixed: &[&str],
-    columns: &[Vec<Option<String>>],
+    columns: &[C],
 ) -> Result<(), WarehouseError> {
-    let height = columns.first().map_or(0, Vec::len);
+    let height = columns.first().map_or(0, TextColumn::height);
     let width = fixed.len() + columns.len();
     let per_stmt = (MAX_BINDS / width).max(1);
     let head = format!("INSERT INTO {table} ({}) VALUES ", column_names.join(", "));
@@ -119,7 +154,7 @@ async fn insert_rows(
                 q = q.bind(*f);
             }
             for col in columns {
-                q = q.bind(col[i].as_deref());
+                q = q.bind(col.value(i));
             }
         }
         q.execute(&mut **tx).await?;
@@ -188,8 +223,8 @@ impl Warehouse for SqliteWarehouse {
     }
 
     async fn commit_batch(&self, load: BatchLoad<'_>) -> Result<RowCounts, WarehouseError> {
-        let obs = string_columns(load.observations, &STAGE_COLUMNS)?;
-        let rejects = string_columns(load.rejects, &REJECT_SOURCE_COLUMNS)?;
+        let obs = text_columns(load.observations, &STAGE_COLUMNS)?;
+        let rejects = text_columns(load.rejects, &REJECT_SOURCE_COLUMNS)?;
         let at = now();
         let run = load.run_id.to_string();
         let mut tx = self.pool.begin().await?;
