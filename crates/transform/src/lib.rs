@@ -30,6 +30,34 @@ impl Reject {
     }
 }
 
+/// Answers remembered by raw value: looked up by `&str` (no allocation on a hit), bounded so a
+/// column with endless distinct values cannot grow it without limit.
+pub(crate) struct Memo<V> {
+    map: std::collections::HashMap<String, V>,
+}
+
+impl<V: Clone> Memo<V> {
+    /// Most remembered values; past it the memo starts over.
+    const LIMIT: usize = 100_000;
+
+    pub(crate) fn new() -> Self {
+        Self { map: std::collections::HashMap::new() }
+    }
+
+    /// The remembered answer for `key`, or `compute()`'s, remembered.
+    pub(crate) fn get_or(&mut self, key: &str, compute: impl FnOnce() -> V) -> V {
+        if let Some(v) = self.map.get(key) {
+            return v.clone();
+        }
+        let v = compute();
+        if self.map.len() >= Self::LIMIT {
+            self.map.clear();
+        }
+        self.map.insert(key.to_string(), v.clone());
+        v
+    }
+}
+
 /// Upper-cases, treats `-`, `_` and `/` as spaces and collapses runs of whitespace: the form used
 /// to match codes, aliases and names.
 pub fn fold(raw: &str) -> String {

@@ -4,7 +4,7 @@ use crate::dimension::DimensionMapper;
 use crate::number::{self, NumberRules};
 use crate::period::{self, Period};
 use crate::region::RegionResolver;
-use crate::Reject;
+use crate::{Memo, Reject};
 use polars::prelude::*;
 use satu_config::{Deployment, Pipeline, Problems};
 use satu_core::{RowCounts, LOCATION_COLUMN};
@@ -96,6 +96,11 @@ pub struct Mapper {
     nilai_column: String,
     number: NumberRules,
     dims: Vec<(String, DimensionMapper)>,
+    /// Parsed periods and period parts, and dimension codes, by raw value: a column holds few
+    /// distinct values, so each is parsed once.
+    period_memo: Memo<Result<Period, Reject>>,
+    part_memo: Memo<Result<u8, Reject>>,
+    dim_memos: Vec<Memo<Result<String, Reject>>>,
     skip: Vec<(String, regex::Regex)>,
     seen: HashMap<u64, Seen>,
     periods: HashSet<Period>,
@@ -151,6 +156,9 @@ impl Mapper {
         }
         match (regions, periode, problems.is_empty()) {
             (Some(regions), Some(periode), true) => Ok(Self {
+                period_memo: Memo::new(),
+                part_memo: Memo::new(),
+                dim_memos: dims.iter().map(|_| Memo::new()).collect(),
                 pipeline: pipeline.name.clone(),
                 wilayah_column: t.wilayah.column.clone(),
                 parent_column: t.wilayah.parent_column.clone(),
@@ -320,36 +328,48 @@ impl Mapper {
             .code;
         let period = match &self.periode {
             PeriodeRule::Fixed(p) => *p,
-            PeriodeRule::Column(c) => period::parse(get(c).unwrap_or_default()).map_err(|r| fail(c, r))?,
+            PeriodeRule::Column(c) => {
+                let raw = get(c).unwrap_or_default();
+                self.period_memo.get_or(raw, || period::parse(raw)).map_err(|r| fail(c, r))?
+            }
             PeriodeRule::Year(c) => {
                 Period::Year(period::year(get(c).unwrap_or_default()).map_err(|r| fail(c, r))?)
             }
             PeriodeRule::YearPart { tahun, column, kind } => {
                 let y = period::year(get(tahun).unwrap_or_default()).map_err(|r| fail(tahun, r))?;
                 let raw = get(column).unwrap_or_default();
+                let parsed = self.part_memo.get_or(raw, || match kind {
+                    Part::Month => period::month(raw),
+                    Part::Quarter => period::part(raw, 4, "triwulan_tidak_valid"),
+                    Part::Semester => period::part(raw, 2, "semester_tidak_valid"),
+                });
+                let n = parsed.map_err(|r| fail(column, r))?;
                 match kind {
-                    Part::Month => Period::Month(y, period::month(raw).map_err(|r| fail(column, r))?),
-                    Part::Quarter => Period::Quarter(
-                        y,
-                        period::part(raw, 4, "triwulan_tidak_valid").map_err(|r| fail(column, r))?,
-                    ),
-                    Part::Semester => Period::Semester(
-                        y,
-                        period::part(raw, 2, "semester_tidak_valid").map_err(|r| fail(column, r))?,
-                    ),
+                    Part::Month => Period::Month(y, n),
+                    Part::Quarter => Period::Quarter(y, n),
+                    Part::Semester => Period::Semester(y, n),
                 }
             }
         };
-        let mut dims = Vec::with_capacity(self.dims.len());
-        for (column, mapper) in &self.dims {
-            let code = mapper.map(get(column)).map_err(|r| fail(column, r))?;
-            dims.push(format!("{}={}", mapper.code(), code));
+        let mut dims = String::new();
+        for ((column, mapper), memo) in self.dims.iter().zip(self.dim_memos.iter_mut()) {
+            let raw = get(column);
+            // A missing value and an empty one are the same reject; the memo keys on the text.
+            let code = memo
+                .get_or(raw.unwrap_or_default(), || mapper.map(raw).map(str::to_string))
+                .map_err(|r| fail(column, r))?;
+            if !dims.is_empty() {
+                dims.push('|');
+            }
+            dims.push_str(mapper.code());
+            dims.push('=');
+            dims.push_str(&code);
         }
         let ncol = self.nilai_column.as_str();
         let raw = get(ncol).unwrap_or_default();
         let value = number::parse(raw, &self.number).map_err(|r| fail(ncol, r))?;
         // `dims` follows the BTreeMap order of `target.dimensi`: sorted by dimension code.
-        Ok(Row { wilayah, period, dims: dims.join("|"), value, raw: raw.to_string() })
+        Ok(Row { wilayah, period, dims, value, raw: raw.to_string() })
     }
 }
 

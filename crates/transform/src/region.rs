@@ -8,7 +8,7 @@
 //! (Magersari)`) narrows the match and must agree. No match, or more than one, is a reject: never
 //! a guess.
 
-use crate::Reject;
+use crate::{Memo, Reject};
 use satu_config::{Level, WilayahSpec};
 use satu_reference::{kemendagri, Region};
 use std::collections::HashMap;
@@ -91,12 +91,19 @@ pub struct Resolved {
     pub name: &'static str,
 }
 
-/// Resolves the values of one column, as a pipeline's `wilayah` declares; caches every answer.
+/// Resolves the values of one column, as a pipeline's `wilayah` declares; remembers answers.
 pub struct RegionResolver {
+    area: Area,
+    /// Answers by raw value, and by raw value + parent.
+    cache: Memo<Result<Resolved, Reject>>,
+    with_parent: Memo<Result<Resolved, Reject>>,
+}
+
+/// The regions a column may name: those at one level inside one area.
+struct Area {
     level: Level,
     within: &'static Region,
     names: HashMap<String, Vec<&'static Region>>,
-    cache: HashMap<(String, Option<String>), Result<Resolved, Reject>>,
 }
 
 impl RegionResolver {
@@ -120,7 +127,8 @@ impl RegionResolver {
                 names.entry(normalise_name(&r.name)).or_default().push(r);
             }
         }
-        Ok(Self { level: spec.level, within, names, cache: HashMap::new() })
+        let area = Area { level: spec.level, within, names };
+        Ok(Self { area, cache: Memo::new(), with_parent: Memo::new() })
     }
 
     /// Resolves `raw`, with an optional parent name or code and an optional name that must
@@ -131,14 +139,10 @@ impl RegionResolver {
         parent: Option<&str>,
         name: Option<&str>,
     ) -> Result<Resolved, Reject> {
-        let key = (raw.to_string(), parent.map(str::to_string));
-        let answer = match self.cache.get(&key) {
-            Some(hit) => hit.clone(),
-            None => {
-                let answer = self.resolve_uncached(raw, parent);
-                self.cache.insert(key, answer.clone());
-                answer
-            }
+        let area = &self.area;
+        let answer = match parent {
+            None => self.cache.get_or(raw, || area.resolve(raw, None)),
+            Some(p) => self.with_parent.get_or(&format!("{raw}\u{1f}{p}"), || area.resolve(raw, Some(p))),
         }?;
         match name.map(str::trim).filter(|n| !n.is_empty()) {
             Some(n) if normalise_name(n) != normalise_name(answer.name) => Err(Reject::new(
@@ -153,8 +157,10 @@ impl RegionResolver {
             _ => Ok(answer),
         }
     }
+}
 
-    fn area(&self) -> String {
+impl Area {
+    fn describe(&self) -> String {
         format!("{} {}", self.within.code, self.within.name)
     }
 
@@ -167,7 +173,7 @@ impl RegionResolver {
         }
     }
 
-    fn resolve_uncached(&self, raw: &str, parent: Option<&str>) -> Result<Resolved, Reject> {
+    fn resolve(&self, raw: &str, parent: Option<&str>) -> Result<Resolved, Reject> {
         let value = raw.trim();
         if value.is_empty() {
             return Err(Reject::new("wilayah_kosong", "no region given"));
@@ -189,7 +195,7 @@ impl RegionResolver {
         else {
             return Err(Reject::new(
                 "wilayah_tidak_dikenal",
-                format!("`{value}` is not a {} in {}", self.level_name(), self.area()),
+                format!("`{value}` is not a {} in {}", self.level_name(), self.describe()),
             ));
         };
         let matching: Vec<&Region> = match parent {
@@ -274,7 +280,7 @@ impl RegionResolver {
         if !r.code.starts_with(&format!("{}.", self.within.code)) {
             return Err(Reject::new(
                 "wilayah_di_luar_cakupan",
-                format!("`{value}` ({}) is outside {}", r.name, self.area()),
+                format!("`{value}` ({}) is outside {}", r.name, self.describe()),
             ));
         }
         Ok(Resolved { code: &r.code, name: &r.name })
