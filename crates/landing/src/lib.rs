@@ -1,0 +1,352 @@
+//! The raw landing zone: what each run's source produced, before any transformation, as Avro
+//! object container files (schema embedded, deflate), one part per batch, under
+//! `<root>/<pipeline>/<YYYY-MM-DD>/<run>/part-NNNNN.avro`, with a `manifest.json` (rows and
+//! SHA-256 per file, the columns, the run's outcome). A run directory without a manifest was cut
+//! off. [`retain`] keeps the newest runs of a pipeline and deletes the rest.
+//!
+//! Every value lands as the source gave it: integers as `long`, floats as `double`, booleans as
+//! `boolean`, everything else as `string`, all nullable. Column names that are not Avro names are
+//! made into ones (`jumlah penduduk` → `jumlah_penduduk`); the manifest keeps the original.
+
+use apache_avro::types::Value;
+use apache_avro::{Codec, DeflateSettings, Schema, Writer};
+use polars::prelude::{AnyValue, DataFrame, DataType};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Errors of the landing zone.
+#[derive(Debug, thiserror::Error)]
+pub enum LandingError {
+    /// A file could not be written or read.
+    #[error("landing {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Avro encoding failed.
+    #[error("landing {path}: {message}")]
+    Avro {
+        /// The file.
+        path: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+fn io(path: &Path, source: std::io::Error) -> LandingError {
+    LandingError::Io { path: path.display().to_string(), source }
+}
+
+fn avro(path: &Path, e: impl std::fmt::Display) -> LandingError {
+    LandingError::Avro { path: path.display().to_string(), message: e.to_string() }
+}
+
+/// A landed column: its source name, its Avro field name and Avro type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LandedColumn {
+    /// The name in the source.
+    pub name: String,
+    /// The Avro field name.
+    pub field: String,
+    /// `long`, `double`, `boolean` or `string` (always nullable).
+    pub avro_type: String,
+}
+
+/// One landed file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LandedFile {
+    /// File name inside the run directory.
+    pub name: String,
+    /// Rows in it.
+    pub rows: u64,
+    /// Its size.
+    pub bytes: u64,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+}
+
+/// `manifest.json` of a landed run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The pipeline.
+    pub pipeline: String,
+    /// The `etl.run` id.
+    pub run_id: i64,
+    /// When the run started (UTC, RFC 3339).
+    pub started_at: String,
+    /// `success` or `failed`.
+    pub status: String,
+    /// The columns of the first batch (later batches have the same).
+    pub columns: Vec<LandedColumn>,
+    /// The files, in order.
+    pub files: Vec<LandedFile>,
+    /// Rows in all files.
+    pub rows: u64,
+}
+
+/// Writes one run's batches.
+pub struct LandingWriter {
+    dir: PathBuf,
+    manifest: Manifest,
+    schema: Option<(Schema, Vec<LandedColumn>)>,
+}
+
+/// An Avro name for a column: letters, digits and `_`, not starting with a digit.
+fn field_name(name: &str, taken: &[LandedColumn]) -> String {
+    let mut f: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    if f.is_empty() || f.starts_with(|c: char| c.is_ascii_digit()) {
+        f.insert(0, '_');
+    }
+    let base = f.clone();
+    let mut n = 2;
+    while taken.iter().any(|c| c.field == f) {
+        f = format!("{base}_{n}");
+        n += 1;
+    }
+    f
+}
+
+fn avro_type(dtype: &DataType) -> &'static str {
+    match dtype {
+        DataType::Int64 | DataType::Int32 | DataType::Int16 | DataType::Int8 => "long",
+        DataType::Float64 | DataType::Float32 => "double",
+        DataType::Boolean => "boolean",
+        _ => "string",
+    }
+}
+
+fn schema_of(df: &DataFrame, pipeline: &str) -> Result<(Schema, Vec<LandedColumn>), apache_avro::Error> {
+    let mut columns: Vec<LandedColumn> = Vec::new();
+    for c in df.columns() {
+        let field = field_name(c.name().as_str(), &columns);
+        columns.push(LandedColumn {
+            name: c.name().to_string(),
+            field,
+            avro_type: avro_type(c.dtype()).into(),
+        });
+    }
+    let fields: Vec<serde_json::Value> = columns
+        .iter()
+        .map(|c| serde_json::json!({ "name": c.field, "type": ["null", c.avro_type], "default": null, "doc": c.name }))
+        .collect();
+    let record = serde_json::json!({
+        "type": "record",
+        "name": "batch",
+        "namespace": format!("satu.landing.{}", pipeline.replace(|c: char| !c.is_ascii_alphanumeric(), "_")),
+        "fields": fields,
+    });
+    Ok((Schema::parse_str(&record.to_string())?, columns))
+}
+
+fn avro_value(v: AnyValue<'_>, avro_type: &str) -> Value {
+    let inner = match (v, avro_type) {
+        (AnyValue::Null, _) => return Value::Union(0, Box::new(Value::Null)),
+        (AnyValue::Int64(x), _) => Value::Long(x),
+        (AnyValue::Int32(x), _) => Value::Long(x.into()),
+        (AnyValue::Int16(x), _) => Value::Long(x.into()),
+        (AnyValue::Int8(x), _) => Value::Long(x.into()),
+        (AnyValue::Float64(x), _) => Value::Double(x),
+        (AnyValue::Float32(x), _) => Value::Double(x.into()),
+        (AnyValue::Boolean(x), _) => Value::Boolean(x),
+        (AnyValue::String(s), _) => Value::String(s.to_string()),
+        (other, _) => Value::String(other.to_string()),
+    };
+    Value::Union(1, Box::new(inner))
+}
+
+fn sha256_of(path: &Path) -> Result<(String, u64), LandingError> {
+    let mut file = std::fs::File::open(path).map_err(|e| io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(|e| io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((hasher.finalize().iter().map(|b| format!("{b:02x}")).collect(), bytes))
+}
+
+impl LandingWriter {
+    /// Starts landing run `run_id` of `pipeline` under `root`.
+    pub fn create(root: &Path, pipeline: &str, run_id: i64) -> Result<Self, LandingError> {
+        let now = chrono::Utc::now();
+        let dir = root.join(pipeline).join(now.format("%Y-%m-%d").to_string()).join(run_id.to_string());
+        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        let manifest = Manifest {
+            pipeline: pipeline.to_string(),
+            run_id,
+            started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            status: "running".into(),
+            columns: vec![],
+            files: vec![],
+            rows: 0,
+        };
+        Ok(Self { dir, manifest, schema: None })
+    }
+
+    /// The run's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Lands one batch as the next part file (blocking I/O and CPU: call it off the async threads).
+    pub fn write(&mut self, df: &DataFrame) -> Result<(), LandingError> {
+        let name = format!("part-{:05}.avro", self.manifest.files.len());
+        let path = self.dir.join(&name);
+        if self.schema.is_none() {
+            self.schema = Some(schema_of(df, &self.manifest.pipeline).map_err(|e| avro(&path, e))?);
+        }
+        let Some((schema, columns)) = &self.schema else { return Ok(()) };
+        if self.manifest.columns.is_empty() {
+            self.manifest.columns = columns.clone();
+        }
+        let file = std::fs::File::create(&path).map_err(|e| io(&path, e))?;
+        let mut writer = Writer::with_codec(
+            schema,
+            std::io::BufWriter::new(file),
+            Codec::Deflate(DeflateSettings::default()),
+        );
+        let cols: Vec<(&LandedColumn, &polars::prelude::Column)> = columns
+            .iter()
+            .map(|c| df.column(&c.name).map(|col| (c, col)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| avro(&path, e))?;
+        for i in 0..df.height() {
+            let mut record = Vec::with_capacity(cols.len());
+            for (c, col) in &cols {
+                let v = col.get(i).map_err(|e| avro(&path, e))?;
+                record.push((c.field.clone(), avro_value(v, &c.avro_type)));
+            }
+            writer.append(Value::Record(record)).map_err(|e| avro(&path, e))?;
+        }
+        let inner = writer.into_inner().map_err(|e| avro(&path, e))?;
+        let file = inner.into_inner().map_err(|e| io(&path, e.into_error()))?;
+        file.sync_all().map_err(|e| io(&path, e))?;
+        let (sha256, bytes) = sha256_of(&path)?;
+        let rows = df.height() as u64;
+        self.manifest.rows += rows;
+        self.manifest.files.push(LandedFile { name, rows, bytes, sha256 });
+        Ok(())
+    }
+
+    /// Writes the manifest with the run's outcome.
+    pub fn finish(mut self, success: bool) -> Result<Manifest, LandingError> {
+        self.manifest.status = if success { "success" } else { "failed" }.into();
+        let path = self.dir.join("manifest.json");
+        let text = serde_json::to_string_pretty(&self.manifest).map_err(|e| avro(&path, e))?;
+        std::fs::write(&path, text).map_err(|e| io(&path, e))?;
+        Ok(self.manifest)
+    }
+}
+
+/// Reads a run's manifest.
+pub fn read_manifest(run_dir: &Path) -> Result<Manifest, LandingError> {
+    let path = run_dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| avro(&path, e))
+}
+
+/// The landed run directories of `pipeline`, oldest first (by run id).
+pub fn runs(root: &Path, pipeline: &str) -> Result<Vec<(i64, PathBuf)>, LandingError> {
+    let base = root.join(pipeline);
+    let mut out = Vec::new();
+    let Ok(dates) = std::fs::read_dir(&base) else { return Ok(out) };
+    for date in dates {
+        let date = date.map_err(|e| io(&base, e))?.path();
+        if !date.is_dir() {
+            continue;
+        }
+        for run in std::fs::read_dir(&date).map_err(|e| io(&date, e))? {
+            let run = run.map_err(|e| io(&date, e))?.path();
+            if let Some(id) = run.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse::<i64>().ok()) {
+                out.push((id, run));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Keeps the newest `keep_runs` landed runs of `pipeline` and deletes the others (and date
+/// directories left empty); returns the run ids deleted.
+pub fn retain(root: &Path, pipeline: &str, keep_runs: usize) -> Result<Vec<i64>, LandingError> {
+    let all = runs(root, pipeline)?;
+    let excess = all.len().saturating_sub(keep_runs);
+    let mut deleted = Vec::new();
+    for (id, dir) in all.into_iter().take(excess) {
+        std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        if let Some(date) = dir.parent() {
+            // Only removes the date directory when it is empty.
+            let _ = std::fs::remove_dir(date);
+        }
+        deleted.push(id);
+    }
+    Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::*;
+
+    #[test]
+    fn batches_land_as_avro_with_a_manifest() -> Result<(), Box<dyn std::error::Error>> {
+        let root = tempfile::tempdir()?;
+        let mut w = LandingWriter::create(root.path(), "dinkes-kunjungan", 7)?;
+        let a = df!(
+            "kelurahan" => [Some("Kel. Magersari"), None],
+            "jumlah penduduk" => ["1.234", "3O"],
+            "tahun" => [2024i64, 2024],
+            "rasio" => [Some(0.5f64), None],
+            "aktif" => [true, false],
+        )?;
+        w.write(&a)?;
+        w.write(&a.slice(0, 1))?;
+        let dir = w.dir().to_path_buf();
+        let m = w.finish(true)?;
+        assert_eq!((m.rows, m.files.len(), m.status.as_str()), (3, 2, "success"));
+        assert_eq!(m.columns[1].field, "jumlah_penduduk");
+        assert_eq!(read_manifest(&dir)?, m);
+
+        let file = std::fs::File::open(dir.join("part-00000.avro"))?;
+        let rows: Vec<Value> = apache_avro::Reader::new(file)?.collect::<Result<_, _>>()?;
+        assert_eq!(rows.len(), 2);
+        let Value::Record(fields) = &rows[0] else { panic!("a record") };
+        assert_eq!(
+            fields[0],
+            ("kelurahan".into(), Value::Union(1, Box::new(Value::String("Kel. Magersari".into()))))
+        );
+        assert_eq!(fields[2], ("tahun".into(), Value::Union(1, Box::new(Value::Long(2024)))));
+        let Value::Record(second) = &rows[1] else { panic!("a record") };
+        assert_eq!(second[0].1, Value::Union(0, Box::new(Value::Null)));
+        assert_eq!(sha256_of(&dir.join("part-00001.avro"))?.0, m.files[1].sha256);
+        Ok(())
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_runs() -> Result<(), Box<dyn std::error::Error>> {
+        let root = tempfile::tempdir()?;
+        let df = df!("a" => [1i64])?;
+        for run in [3, 11, 5, 8] {
+            let mut w = LandingWriter::create(root.path(), "p", run)?;
+            w.write(&df)?;
+            w.finish(true)?;
+        }
+        let other = LandingWriter::create(root.path(), "q", 1)?;
+        other.finish(true)?;
+        assert_eq!(retain(root.path(), "p", 2)?, vec![3, 5]);
+        let left: Vec<i64> = runs(root.path(), "p")?.into_iter().map(|(id, _)| id).collect();
+        assert_eq!(left, vec![8, 11]);
+        assert_eq!(runs(root.path(), "q")?.len(), 1, "other pipelines are untouched");
+        assert_eq!(retain(root.path(), "p", 2)?, Vec::<i64>::new());
+        Ok(())
+    }
+}
