@@ -16,6 +16,8 @@ pub struct Deployment {
     pub warehouse: WarehouseConfig,
     /// `[defaults]`
     pub defaults: Defaults,
+    /// `[landing]`: where raw batches are kept.
+    pub landing: LandingConfig,
     /// `[[organisation]]`: the OPDs (data producers) and the walidata.
     pub organisations: Vec<Organisation>,
     /// `[[dataset]]`: what each OPD delivers.
@@ -42,6 +44,16 @@ impl Deployment {
     /// The dataset with slug `slug`.
     pub fn dataset(&self, slug: &str) -> Option<&Dataset> {
         self.datasets.iter().find(|d| d.slug == slug)
+    }
+
+    /// Whether pipeline `p` lands its raw batches.
+    pub fn lands(&self, p: &Pipeline) -> bool {
+        p.landing.unwrap_or(p.target.is_some())
+    }
+
+    /// The landing zone's directory.
+    pub fn landing_root(&self) -> PathBuf {
+        self.base_dir.join(&self.landing.root)
     }
 
     /// The dimension `code`: declared in the file, else built in (`jenis_kelamin`).
@@ -73,6 +85,32 @@ impl Default for WarehouseConfig {
 
 fn default_warehouse_url() -> Secret {
     Secret::new("sqlite://warehouse.db")
+}
+
+/// `[landing]`: the raw landing zone, where each run's source batches are kept as Avro files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LandingConfig {
+    /// Directory of the landing zone, relative to the config file (default `landing`).
+    #[serde(default = "default_landing_root")]
+    pub root: PathBuf,
+    /// Landed runs kept per pipeline; older ones are deleted after each run (default 30).
+    #[serde(default = "default_keep_runs")]
+    pub keep_runs: usize,
+}
+
+impl Default for LandingConfig {
+    fn default() -> Self {
+        Self { root: default_landing_root(), keep_runs: default_keep_runs() }
+    }
+}
+
+fn default_landing_root() -> PathBuf {
+    PathBuf::from("landing")
+}
+
+fn default_keep_runs() -> usize {
+    30
 }
 
 /// `[defaults]`: settings every pipeline inherits.
@@ -308,6 +346,10 @@ pub struct PipelineOf<T> {
     /// Rows to drop by declared rule (counted as `filtered`), e.g. total rows.
     #[serde(default)]
     pub skip: Vec<SkipRule>,
+    /// Keep the raw batches of each run in the landing zone (default: on for canonical
+    /// `target`s, off for `entity` tables).
+    #[serde(default)]
+    pub landing: Option<bool>,
     /// Where rows go as canonical observations (`dw.observasi`). Give `target` or `entity`.
     #[serde(default)]
     pub target: Option<T>,
@@ -319,9 +361,20 @@ pub struct PipelineOf<T> {
 impl<T> PipelineOf<T> {
     /// The same pipeline with its target read as `U`.
     pub fn with_target<U>(self, target: Option<U>) -> PipelineOf<U> {
-        let PipelineOf { at, name, opd, schedule, description, batch_rows, source, skip, target: _, entity } =
-            self;
-        PipelineOf { at, name, opd, schedule, description, batch_rows, source, skip, target, entity }
+        let PipelineOf {
+            at,
+            name,
+            opd,
+            schedule,
+            description,
+            batch_rows,
+            source,
+            skip,
+            landing,
+            target: _,
+            entity,
+        } = self;
+        PipelineOf { at, name, opd, schedule, description, batch_rows, source, skip, landing, target, entity }
     }
 }
 

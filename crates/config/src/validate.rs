@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-const SECTIONS: [&str; 7] =
-    ["warehouse", "defaults", "organisation", "dataset", "indicator", "dimension", "pipeline"];
+const SECTIONS: [&str; 8] =
+    ["warehouse", "defaults", "landing", "organisation", "dataset", "indicator", "dimension", "pipeline"];
 
 /// A deployment with nothing in it, for files that could not be read at all.
 pub(crate) fn empty(base_dir: PathBuf) -> Deployment {
@@ -17,6 +17,7 @@ pub(crate) fn empty(base_dir: PathBuf) -> Deployment {
         base_dir,
         warehouse: WarehouseConfig::default(),
         defaults: Defaults::default(),
+        landing: LandingConfig::default(),
         organisations: vec![],
         datasets: vec![],
         indicators: vec![],
@@ -48,6 +49,9 @@ pub(crate) fn validate(value: &Value, base_dir: &Path, problems: &mut Problems) 
     }
     if let Some(v) = root.get("defaults") {
         d.defaults = deserialize_at(v, "defaults", problems).unwrap_or_default();
+    }
+    if let Some(v) = root.get("landing") {
+        d.landing = deserialize_at(v, "landing", problems).unwrap_or_default();
     }
     d.organisations = items(root, "organisation", problems);
     d.datasets = items(root, "dataset", problems);

@@ -31,6 +31,9 @@ pub enum RuntimeError {
     /// The counts did not add up.
     #[error(transparent)]
     Accounting(#[from] AccountingError),
+    /// The landing zone could not be written.
+    #[error(transparent)]
+    Landing(#[from] satu_landing::LandingError),
     /// A bug: a task panicked.
     #[error("internal error: {0}")]
     Internal(String),
@@ -44,6 +47,7 @@ impl RuntimeError {
             Self::Source(e) => e.kind,
             Self::Transform(TransformError::MissingColumn { .. }) => ErrorKind::Data,
             Self::Transform(_) | Self::Accounting(_) | Self::Internal(_) => ErrorKind::Internal,
+            Self::Landing(_) => ErrorKind::Capacity,
             Self::Warehouse(e) => e.kind(),
         }
     }

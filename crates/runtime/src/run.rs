@@ -5,6 +5,7 @@ use futures::StreamExt;
 use satu_config::Deployment;
 use satu_config::{EntityTarget, Target};
 use satu_core::{ReadContext, RowCounts};
+use satu_landing::LandingWriter;
 use satu_transform::Mapper;
 use satu_warehouse::{BatchLoad, EntityLoad, PeriodRow, Warehouse};
 use std::time::{Duration, Instant};
@@ -52,7 +53,25 @@ pub async fn run_pipeline(
         elapsed: Duration::ZERO,
         result: Ok(()),
     };
-    let result = run_inner(d, warehouse, name, progress, &mut report).await;
+    let mut lander = None;
+    let mut result = run_inner(d, warehouse, name, progress, &mut report, &mut lander).await;
+    if let Some(writer) = lander {
+        // The landed batches are evidence of what the source said, whatever the outcome.
+        let landed = writer.finish(result.is_ok()).map_err(RuntimeError::from).and_then(|m| {
+            let deleted = satu_landing::retain(&d.landing_root(), name, d.landing.keep_runs)?;
+            tracing::info!(
+                pipeline = name,
+                files = m.files.len(),
+                rows = m.rows,
+                old_runs_deleted = deleted.len(),
+                "landed"
+            );
+            Ok(())
+        });
+        if let (Ok(()), Err(e)) = (&result, landed) {
+            result = Err(e);
+        }
+    }
     if let Some(id) = report.run_id {
         let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
         if let Err(e) = warehouse.finish_run(id, outcome).await {
@@ -79,6 +98,7 @@ async fn run_inner(
     name: &str,
     progress: &(dyn Fn(&Progress) + Sync),
     report: &mut RunReport,
+    lander: &mut Option<LandingWriter>,
 ) -> Result<(), RuntimeError> {
     let pipeline = d.pipeline(name).ok_or_else(|| RuntimeError::Internal(format!("no pipeline `{name}`")))?;
     let source = build_source(d, pipeline).map_err(RuntimeError::Config)?;
@@ -96,6 +116,9 @@ async fn run_inner(
 
     let run_id = warehouse.begin_run(name).await?;
     report.run_id = Some(run_id);
+    if d.lands(pipeline) {
+        *lander = Some(LandingWriter::create(&d.landing_root(), name, run_id)?);
+    }
     let state = warehouse.state(name).await?;
     tracing::info!(pipeline = name, run_id, resume = state.is_some(), "run started");
     let direct = match &sink {
@@ -115,6 +138,19 @@ async fn run_inner(
     let mut n = 0u64;
     while let Some(batch) = batches.next().await {
         let batch = batch?;
+        if let Some(writer) = lander.take() {
+            // Land before any transformation, off the async threads.
+            let df = batch.df.clone();
+            let (writer, landed) = tokio::task::spawn_blocking(move || {
+                let mut writer = writer;
+                let landed = writer.write(&df);
+                (writer, landed)
+            })
+            .await
+            .map_err(|e| RuntimeError::Internal(format!("landing `{name}` panicked: {e}")))?;
+            *lander = Some(writer);
+            landed?;
+        }
         let seq = batch.seq;
         let counts = match &mut sink {
             Sink::Canonical { mapper, target, satuan } => {
