@@ -58,6 +58,7 @@ values = {{ {ages} }}
 [[pipeline]]
 name = "bench"
 opd = "DINKES-3576"
+landing = {landing}
 source = {{ type = "csv", path = "kunjungan.csv", delimiter = ";" }}
 [pipeline.target]
 dataset = "kunjungan-harian"
@@ -111,6 +112,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--batch-rows", type=int, default=10_000)
     ap.add_argument("--no-write", action="store_true", help="do not update bench/README.md")
+    ap.add_argument("--no-landing", action="store_true", help="do not keep the raw batches (landing = false)")
     a = ap.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "satu"], cwd=ROOT, check=True)
@@ -120,7 +122,8 @@ def main() -> None:
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     ages = ", ".join(f'"{a}" = "{a} tahun"' for a in AGES)
-    (WORK / "pipelines.toml").write_text(CONFIG.format(batch_rows=a.batch_rows, ages=ages))
+    landing = "false" if a.no_landing else "true"
+    (WORK / "pipelines.toml").write_text(CONFIG.format(batch_rows=a.batch_rows, ages=ages, landing=landing))
     t = time.perf_counter()
     generate(WORK / "kunjungan.csv", a.rows)
     size_mb = (WORK / "kunjungan.csv").stat().st_size / 1e6
@@ -132,7 +135,7 @@ def main() -> None:
     second, rss2, table2 = run(binary, ["run", "bench", "--log", "warn"])
     print(table1, table2, sep="\n")
     lines = [
-        f"| rows | {a.rows:,} ({size_mb:.1f} MB CSV, batch_rows {a.batch_rows:,}) |",
+        f"| rows | {a.rows:,} ({size_mb:.1f} MB CSV, batch_rows {a.batch_rows:,}, landing {'off' if a.no_landing else 'on'}) |",
         f"| first load | {first:.1f} s, {a.rows / first:,.0f} rows/s |",
         f"| unchanged rerun | {second:.1f} s, {a.rows / second:,.0f} rows/s |",
         f"| peak RSS | first load {rss1:.0f} MiB, rerun {rss2:.0f} MiB |",
