@@ -194,6 +194,11 @@ fn every_raw_batch_lands_in_avro_and_old_runs_are_retired() -> TestResult {
         for f in &manifest.files {
             assert_eq!(sha256_hex(&run_dir.join(&f.name))?, f.sha256);
         }
+        let inspect = satu(d, &["landing", "inspect", &run_dir.to_string_lossy(), "--rows", "1"])?;
+        assert!(inspect.status.success(), "{}", String::from_utf8_lossy(&inspect.stderr));
+        let seen: serde_json::Value = serde_json::from_slice(&inspect.stdout)?;
+        assert_eq!(seen["rows"].as_array().map(Vec::len), Some(1));
+        assert_eq!(seen["manifest"]["run_id"], serde_json::json!(run_id));
     }
 
     // An independent Avro reader (Python's fastavro) reads the files back.

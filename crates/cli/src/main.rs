@@ -85,6 +85,19 @@ enum LogFormat {
 }
 
 #[derive(Subcommand)]
+enum LandingCommand {
+    /// Show a landed run (`landing/<pipeline>/<date>/<run>`) or file: its manifest, the schema
+    /// embedded in the Avro file and the first rows.
+    Inspect {
+        /// A run directory or a `part-NNNNN.avro` file.
+        path: PathBuf,
+        /// How many rows to show.
+        #[arg(long, default_value_t = 10)]
+        rows: usize,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Validate the deployment without touching any source or the warehouse; reports every
     /// problem at once, with its path. Exits 2 when anything is wrong.
@@ -113,6 +126,11 @@ enum Command {
         /// Run every pipeline.
         #[arg(long, conflicts_with = "pipelines")]
         all: bool,
+    },
+    /// The raw landing zone: what each run's source produced, kept as Avro files.
+    Landing {
+        #[command(subcommand)]
+        command: LandingCommand,
     },
     /// Show the last run of every pipeline: when, result and row counts.
     Status {
@@ -306,6 +324,18 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
                 Err(e) => {
                     eprintln!("error: {pipeline}: {e}");
                     Ok(ExitCode::from(exit::RUN_FAILED))
+                }
+            }
+        }
+        Command::Landing { command: LandingCommand::Inspect { path, rows } } => {
+            match satu_landing::inspect(&path, rows) {
+                Ok(seen) => {
+                    println!("{}", serde_json::to_string_pretty(&seen)?);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(ExitCode::from(exit::INVALID))
                 }
             }
         }

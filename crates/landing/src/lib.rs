@@ -292,6 +292,59 @@ pub fn retain(root: &Path, pipeline: &str, keep_runs: usize) -> Result<Vec<i64>,
     Ok(deleted)
 }
 
+/// What `satu landing inspect` shows: the manifest (for a run directory), the schema embedded
+/// in the first file, and its first rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    /// The run's manifest, when `path` is a run directory.
+    pub manifest: Option<Manifest>,
+    /// The Avro file read.
+    pub file: String,
+    /// Its embedded writer schema (JSON).
+    pub schema: serde_json::Value,
+    /// Its first rows, as JSON objects.
+    pub rows: Vec<serde_json::Value>,
+}
+
+fn json_of(v: Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Boolean(b) => b.into(),
+        Value::Int(i) => i.into(),
+        Value::Long(i) => i.into(),
+        Value::Float(f) => f64::from(f).into(),
+        Value::Double(f) => f.into(),
+        Value::String(s) => s.into(),
+        Value::Union(_, inner) => json_of(*inner),
+        Value::Record(fields) => {
+            fields.into_iter().map(|(k, v)| (k, json_of(v))).collect::<serde_json::Map<_, _>>().into()
+        }
+        other => format!("{other:?}").into(),
+    }
+}
+
+/// Reads a landed run directory (its manifest and first file) or one landed file.
+pub fn inspect(path: &Path, limit: usize) -> Result<Inspection, LandingError> {
+    let (manifest, file) = if path.is_dir() {
+        let m = read_manifest(path)?;
+        let first =
+            m.files.first().map(|f| path.join(&f.name)).unwrap_or_else(|| path.join("part-00000.avro"));
+        (Some(m), first)
+    } else {
+        (None, path.to_path_buf())
+    };
+    let reader_file = std::fs::File::open(&file).map_err(|e| io(&file, e))?;
+    let reader =
+        apache_avro::Reader::new(std::io::BufReader::new(reader_file)).map_err(|e| avro(&file, e))?;
+    let schema: serde_json::Value =
+        serde_json::from_str(&reader.writer_schema().canonical_form()).map_err(|e| avro(&file, e))?;
+    let mut rows = Vec::new();
+    for value in reader.take(limit) {
+        rows.push(json_of(value.map_err(|e| avro(&file, e))?));
+    }
+    Ok(Inspection { manifest, file: file.display().to_string(), schema, rows })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,6 +381,16 @@ mod tests {
         let Value::Record(second) = &rows[1] else { panic!("a record") };
         assert_eq!(second[0].1, Value::Union(0, Box::new(Value::Null)));
         assert_eq!(sha256_of(&dir.join("part-00001.avro"))?.0, m.files[1].sha256);
+
+        let seen = inspect(&dir, 1)?;
+        assert_eq!(seen.manifest.as_ref().map(|m| m.rows), Some(3));
+        assert_eq!(
+            seen.rows,
+            vec![serde_json::json!({
+                "kelurahan": "Kel. Magersari", "jumlah_penduduk": "1.234", "tahun": 2024, "rasio": 0.5, "aktif": true
+            })]
+        );
+        assert_eq!(seen.schema["fields"][1]["name"], "jumlah_penduduk");
         Ok(())
     }
 
