@@ -292,6 +292,134 @@ pub fn retain(root: &Path, pipeline: &str, keep_runs: usize) -> Result<Vec<i64>,
     Ok(deleted)
 }
 
+/// Reads a landed part file back into the batch it was written from: the same column names,
+/// types and values (`long` → Int64, `double` → Float64, `boolean` → Boolean, `string` → String).
+pub fn read_part(path: &Path, columns: &[LandedColumn]) -> Result<DataFrame, LandingError> {
+    use polars::prelude::Column;
+    enum Col {
+        Long(Vec<Option<i64>>),
+        Double(Vec<Option<f64>>),
+        Bool(Vec<Option<bool>>),
+        Text(Vec<Option<String>>),
+    }
+    let mut cols: Vec<Col> = columns
+        .iter()
+        .map(|c| match c.avro_type.as_str() {
+            "long" => Col::Long(vec![]),
+            "double" => Col::Double(vec![]),
+            "boolean" => Col::Bool(vec![]),
+            _ => Col::Text(vec![]),
+        })
+        .collect();
+    let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
+    let reader = apache_avro::Reader::new(std::io::BufReader::new(file)).map_err(|e| avro(path, e))?;
+    let mut height = 0;
+    for record in reader {
+        let Value::Record(fields) = record.map_err(|e| avro(path, e))? else {
+            return Err(avro(path, "a landed file holds records"));
+        };
+        if fields.len() != cols.len() {
+            return Err(avro(
+                path,
+                format!("records have {} fields, the manifest {}", fields.len(), cols.len()),
+            ));
+        }
+        for (col, (_, value)) in cols.iter_mut().zip(fields) {
+            let value = match value {
+                Value::Union(_, inner) => *inner,
+                other => other,
+            };
+            match (col, value) {
+                (Col::Long(v), Value::Long(x)) => v.push(Some(x)),
+                (Col::Double(v), Value::Double(x)) => v.push(Some(x)),
+                (Col::Bool(v), Value::Boolean(x)) => v.push(Some(x)),
+                (Col::Text(v), Value::String(x)) => v.push(Some(x)),
+                (Col::Long(v), _) => v.push(None),
+                (Col::Double(v), _) => v.push(None),
+                (Col::Bool(v), _) => v.push(None),
+                (Col::Text(v), _) => v.push(None),
+            }
+        }
+        height += 1;
+    }
+    let out = columns
+        .iter()
+        .zip(cols)
+        .map(|(c, col)| match col {
+            Col::Long(v) => Column::new(c.name.as_str().into(), v),
+            Col::Double(v) => Column::new(c.name.as_str().into(), v),
+            Col::Bool(v) => Column::new(c.name.as_str().into(), v),
+            Col::Text(v) => Column::new(c.name.as_str().into(), v),
+        })
+        .collect();
+    DataFrame::new(height, out).map_err(|e| avro(path, e))
+}
+
+/// A source that reads landed runs instead of the OPD system: each part file of each run, in
+/// order, becomes the batch it was. No checkpoints: a replay never moves a pipeline's position.
+pub struct LandedSource {
+    runs: Vec<PathBuf>,
+}
+
+impl LandedSource {
+    /// Replays the given run directories, in this order.
+    pub fn new(runs: Vec<PathBuf>) -> Self {
+        Self { runs }
+    }
+}
+
+#[async_trait::async_trait]
+impl satu_core::Source for LandedSource {
+    async fn check(&mut self) -> Result<(), satu_core::SourceError> {
+        for run in &self.runs {
+            read_manifest(run)
+                .map_err(|e| satu_core::SourceError::config(run.display().to_string(), e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    async fn discover(&mut self) -> Result<satu_core::Catalog, satu_core::SourceError> {
+        Ok(satu_core::Catalog::default())
+    }
+
+    fn read(self: Box<Self>, _cx: satu_core::ReadContext) -> satu_core::BatchStream {
+        use futures::StreamExt;
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        tokio::task::spawn_blocking(move || {
+            let mut seq = 0;
+            for run in &self.runs {
+                let at = run.display().to_string();
+                let manifest = match read_manifest(run) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(satu_core::SourceError::data(at, e.to_string())));
+                        return;
+                    }
+                };
+                for file in &manifest.files {
+                    let path = run.join(&file.name);
+                    let batch = sha256_of(&path)
+                        .and_then(|(sha, _)| {
+                            if sha == file.sha256 {
+                                read_part(&path, &manifest.columns)
+                            } else {
+                                Err(avro(&path, "the file's SHA-256 differs from its manifest: it was changed after landing"))
+                            }
+                        })
+                        .map(|df| satu_core::Batch { df, seq, checkpoint: None })
+                        .map_err(|e| satu_core::SourceError::data(path.display().to_string(), e.to_string()));
+                    let failed = batch.is_err();
+                    if tx.blocking_send(batch).is_err() || failed {
+                        return;
+                    }
+                    seq += 1;
+                }
+            }
+        });
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed()
+    }
+}
+
 /// What `satu landing inspect` shows: the manifest (for a run directory), the schema embedded
 /// in the first file, and its first rows.
 #[derive(Debug, Clone, Serialize)]
@@ -381,6 +509,9 @@ mod tests {
         let Value::Record(second) = &rows[1] else { panic!("a record") };
         assert_eq!(second[0].1, Value::Union(0, Box::new(Value::Null)));
         assert_eq!(sha256_of(&dir.join("part-00001.avro"))?.0, m.files[1].sha256);
+
+        let back = read_part(&dir.join("part-00000.avro"), &m.columns)?;
+        assert!(back.equals_missing(&a), "{back}");
 
         let seen = inspect(&dir, 1)?;
         assert_eq!(seen.manifest.as_ref().map(|m| m.rows), Some(3));
