@@ -233,3 +233,58 @@ print(json.dumps(out))
     assert_eq!(three_o["_lokasi"], "demo/data/dinkes_kunjungan_puskesmas.csv:11");
     Ok(())
 }
+
+#[test]
+fn replay_applies_a_changed_transform_without_the_source() -> TestResult {
+    let dir = demo_copy()?;
+    let d = dir.path();
+    let run = satu(d, &["run", "--all"])?;
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let state_before = query(d, "SELECT pipeline, state FROM etl.state ORDER BY pipeline")?;
+
+    // The transform changes (the unit of an indicator), and the OPD's file is gone.
+    let fixed = std::fs::read_to_string(d.join("pipelines.toml"))?
+        .replace("satuan = \"kunjungan\"", "satuan = \"kali kunjungan\"");
+    std::fs::write(d.join("pipelines.toml"), &fixed)?;
+    std::fs::remove_file(d.join("demo/data/dinkes_kunjungan_puskesmas.csv"))?;
+
+    let replay = satu(d, &["replay", "dinkes-kunjungan-puskesmas"])?;
+    assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+    let s = status(d)?;
+    let r = &s["dinkes-kunjungan-puskesmas"];
+    assert_eq!(r["mode"], "replay");
+    assert_eq!([&r["read"], &r["updated"], &r["inserted"], &r["rejected"]], [23, 16, 0, 5], "{r}");
+    assert_eq!(r["balanced"], "true");
+    assert_eq!(
+        query(d, "SELECT pipeline, state FROM etl.state ORDER BY pipeline")?,
+        state_before,
+        "a replay never moves the source position"
+    );
+
+    // The corrected state equals a fresh run of the new transform on the same data.
+    let fresh = demo_copy()?;
+    std::fs::write(fresh.path().join("pipelines.toml"), &fixed)?;
+    let out = satu(fresh.path(), &["run", "dinkes-kunjungan-puskesmas"])?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let current =
+        "SELECT dataset, indikator, kode_wilayah, periode, dimensi_kunci, nilai, satuan, status_nilai, \
+                   nilai_mentah, lokasi_sumber FROM dw.observasi WHERE berlaku_sampai IS NULL \
+                   AND dataset = 'kunjungan-puskesmas-bulanan' ORDER BY kode_wilayah, periode, dimensi_kunci";
+    let (replayed, rebuilt) = (query(d, current)?, query(fresh.path(), current)?);
+    assert_eq!(replayed.len(), 16);
+    assert!(replayed == rebuilt, "the replayed state differs from a fresh run of the new transform");
+
+    // A second replay changes nothing.
+    let again = satu(d, &["replay", "dinkes-kunjungan-puskesmas"])?;
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    let s = status(d)?;
+    let r = &s["dinkes-kunjungan-puskesmas"];
+    assert_eq!([&r["updated"], &r["inserted"], &r["unchanged"]], [0, 0, 16], "{r}");
+
+    // By run id too; an unknown run is a clear error.
+    let by_id = satu(d, &["replay", "1"])?;
+    assert!(by_id.status.success(), "{}", String::from_utf8_lossy(&by_id.stderr));
+    let missing = satu(d, &["replay", "999"])?;
+    assert_eq!(missing.status.code(), Some(2));
+    Ok(())
+}

@@ -127,6 +127,17 @@ enum Command {
         #[arg(long, conflicts_with = "pipelines")]
         all: bool,
     },
+    /// Push landed data through the current transform into the warehouse, without touching the
+    /// source: after fixing a pipeline's target, reprocess what the OPD already delivered.
+    /// `satu replay 42` replays run 42; `satu replay PIPELINE --from 2026-11-01` replays every
+    /// landed run of the pipeline since that date, oldest first (the newest values win).
+    Replay {
+        /// A run id, or a pipeline name.
+        run_or_pipeline: String,
+        /// With a pipeline: only runs landed on or after this date (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+    },
     /// The raw landing zone: what each run's source produced, kept as Avro files.
     Landing {
         #[command(subcommand)]
@@ -327,6 +338,59 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
                 }
             }
         }
+        Command::Replay { run_or_pipeline, from } => {
+            let Some(d) = load_checked(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
+            let wh = open_warehouse(&d).await?;
+            let root = d.landing_root();
+            let (pipeline, runs) = match run_or_pipeline.parse::<i64>() {
+                Ok(id) => {
+                    let Some(run) = wh.run(id).await? else {
+                        eprintln!("error: no run {id} in the warehouse");
+                        return Ok(ExitCode::from(exit::INVALID));
+                    };
+                    let landed = satu_landing::runs(&root, &run.pipeline)?;
+                    let dirs: Vec<PathBuf> =
+                        landed.into_iter().filter(|(r, _)| *r == id).map(|(_, p)| p).collect();
+                    (run.pipeline, dirs)
+                }
+                Err(_) => {
+                    let landed = satu_landing::runs(&root, &run_or_pipeline)?;
+                    let since = |dir: &PathBuf| {
+                        let date =
+                            dir.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("");
+                        from.as_deref().is_none_or(|f| date >= f)
+                    };
+                    let ok =
+                        |dir: &PathBuf| satu_landing::read_manifest(dir).is_ok_and(|m| m.status == "success");
+                    let dirs = landed.into_iter().map(|(_, p)| p).filter(|p| since(p) && ok(p)).collect();
+                    (run_or_pipeline.clone(), dirs)
+                }
+            };
+            if d.pipeline(&pipeline).is_none() {
+                eprintln!("error: no pipeline `{pipeline}` in {}", cli.config.display());
+                return Ok(ExitCode::from(exit::INVALID));
+            }
+            if runs.is_empty() {
+                eprintln!("error: nothing landed to replay for `{run_or_pipeline}` under {}", root.display());
+                return Ok(ExitCode::from(exit::INVALID));
+            }
+            wh.sync_metadata(&d).await.context("writing metadata to the warehouse")?;
+            let mut failed = 0;
+            let mut records = Vec::new();
+            for dir in runs {
+                let report =
+                    satu_runtime::replay_pipeline(&d, wh.as_ref(), &pipeline, dir.clone(), &|_| {}).await;
+                if let Err(e) = &report.result {
+                    failed += 1;
+                    tracing::error!(pipeline = %pipeline, landed = %dir.display(), error = %e, "replay failed");
+                }
+                if let Some(id) = report.run_id {
+                    records.extend(wh.run(id).await?);
+                }
+            }
+            print_runs(&records, Format::Table)?;
+            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(exit::RUN_FAILED) })
+        }
         Command::Landing { command: LandingCommand::Inspect { path, rows } } => {
             match satu_landing::inspect(&path, rows) {
                 Ok(seen) => {
@@ -352,6 +416,7 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
                         started_at: String::new(),
                         finished_at: None,
                         status: "never run".into(),
+                        mode: String::new(),
                         counts: Default::default(),
                         error: None,
                     });

@@ -101,6 +101,7 @@ pub fn print_runs(runs: &[RunRecord], format: Format) -> anyhow::Result<()> {
     let columns = [
         "pipeline",
         "status",
+        "mode",
         "run",
         "started_at",
         "finished_at",
@@ -124,6 +125,7 @@ pub fn print_runs(runs: &[RunRecord], format: Format) -> anyhow::Result<()> {
             vec![
                 r.pipeline.clone().into(),
                 r.status.clone().into(),
+                r.mode.clone().into(),
                 r.id.into(),
                 r.started_at.clone().into(),
                 r.finished_at.clone().unwrap_or_default().into(),
@@ -164,6 +166,9 @@ pub fn print_runs(runs: &[RunRecord], format: Format) -> anyhow::Result<()> {
             ]);
             for row in &result.rows {
                 let mut cells: Vec<String> = row.iter().map(text).collect();
+                if cells.remove(2) == "replay" {
+                    cells[1] = format!("{} (replay)", cells[1]);
+                }
                 cells[3] = cells[3].chars().take(19).collect::<String>().replace('T', " ");
                 cells.remove(4);
                 table.add_row(cells);

@@ -6,7 +6,7 @@ mod registry;
 mod run;
 
 pub use registry::{build_source, check, source_from_url};
-pub use run::{run_pipeline, Progress, RunReport};
+pub use run::{replay_pipeline, run_pipeline, Progress, RunReport};
 
 use satu_config::Problems;
 use satu_core::{AccountingError, ErrorKind, Retry, SourceError};

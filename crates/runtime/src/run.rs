@@ -8,6 +8,7 @@ use satu_core::{ReadContext, RowCounts};
 use satu_landing::LandingWriter;
 use satu_transform::Mapper;
 use satu_warehouse::{BatchLoad, EntityLoad, PeriodRow, Warehouse};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// What a run reports while it works, once per committed batch.
@@ -45,6 +46,37 @@ pub async fn run_pipeline(
     name: &str,
     progress: &(dyn Fn(&Progress) + Sync),
 ) -> RunReport {
+    execute(d, warehouse, name, Input::Source, progress).await
+}
+
+/// Pushes landed runs of a canonical pipeline through the current transform into the warehouse,
+/// without touching the source: one run each, oldest first, so the newest values win. A replay
+/// reads no source state and writes none, and is recorded with mode `replay`.
+pub async fn replay_pipeline(
+    d: &Deployment,
+    warehouse: &dyn Warehouse,
+    name: &str,
+    landed_run: PathBuf,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> RunReport {
+    execute(d, warehouse, name, Input::Replay(landed_run), progress).await
+}
+
+/// Where a run's rows come from.
+enum Input {
+    /// The pipeline's source.
+    Source,
+    /// One landed run directory.
+    Replay(PathBuf),
+}
+
+async fn execute(
+    d: &Deployment,
+    warehouse: &dyn Warehouse,
+    name: &str,
+    input: Input,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> RunReport {
     let started = Instant::now();
     let mut report = RunReport {
         pipeline: name.to_string(),
@@ -54,7 +86,7 @@ pub async fn run_pipeline(
         result: Ok(()),
     };
     let mut lander = None;
-    let mut result = run_inner(d, warehouse, name, progress, &mut report, &mut lander).await;
+    let mut result = run_inner(d, warehouse, name, input, progress, &mut report, &mut lander).await;
     if let Some(writer) = lander {
         // The landed batches are evidence of what the source said, whatever the outcome.
         let landed = writer.finish(result.is_ok()).map_err(RuntimeError::from).and_then(|m| {
@@ -96,12 +128,25 @@ async fn run_inner(
     d: &Deployment,
     warehouse: &dyn Warehouse,
     name: &str,
+    input: Input,
     progress: &(dyn Fn(&Progress) + Sync),
     report: &mut RunReport,
     lander: &mut Option<LandingWriter>,
 ) -> Result<(), RuntimeError> {
     let pipeline = d.pipeline(name).ok_or_else(|| RuntimeError::Internal(format!("no pipeline `{name}`")))?;
-    let source = build_source(d, pipeline).map_err(RuntimeError::Config)?;
+    let replay = matches!(input, Input::Replay(_));
+    if replay && pipeline.target.is_none() {
+        let mut p = satu_config::Problems::default();
+        p.push(
+            pipeline.at.clone(),
+            "replay pushes landed data through a canonical `target`; this pipeline has none",
+        );
+        return Err(RuntimeError::Config(p));
+    }
+    let source: Box<dyn satu_core::Source> = match input {
+        Input::Source => build_source(d, pipeline).map_err(RuntimeError::Config)?,
+        Input::Replay(run) => Box::new(satu_landing::LandedSource::new(vec![run])),
+    };
     let mut sink = match (&pipeline.target, &pipeline.entity) {
         (Some(target), _) => {
             let mapper = Some(Box::new(Mapper::new(d, pipeline).map_err(RuntimeError::Config)?));
@@ -114,13 +159,13 @@ async fn run_inner(
         (None, None) => return Err(RuntimeError::Internal(format!("pipeline `{name}` has no destination"))),
     };
 
-    let run_id = warehouse.begin_run(name).await?;
+    let run_id = warehouse.begin_run(name, if replay { "replay" } else { "source" }).await?;
     report.run_id = Some(run_id);
-    if d.lands(pipeline) {
+    if d.lands(pipeline) && !replay {
         *lander = Some(LandingWriter::create(&d.landing_root(), name, run_id)?);
     }
-    let state = warehouse.state(name).await?;
-    tracing::info!(pipeline = name, run_id, resume = state.is_some(), "run started");
+    let state = if replay { None } else { warehouse.state(name).await? };
+    tracing::info!(pipeline = name, run_id, replay, resume = state.is_some(), "run started");
     let direct = match &sink {
         Sink::Entity(entity) => {
             // A full refresh killed half-way resumes filling its new copy; otherwise it starts afresh.

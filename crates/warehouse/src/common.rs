@@ -124,6 +124,7 @@ where
         started_at: r.try_get("started_at")?,
         finished_at: r.try_get("finished_at")?,
         status: r.try_get("status")?,
+        mode: r.try_get("mode")?,
         counts: satu_core::RowCounts {
             read: n("rows_read")?,
             inserted: n("rows_inserted")?,
@@ -362,7 +363,7 @@ macro_rules! record_progress {
 /// killed: nothing of theirs is half-written, their last transaction rolled back) and are closed
 /// as interrupted. Callers hold the pipeline's lock, where the backend has one.
 macro_rules! start_run {
-    ($exec:expr, $dialect:expr, $pipeline:expr) => {{
+    ($exec:expr, $dialect:expr, $pipeline:expr, $mode:expr) => {{
         let pipeline: &str = $pipeline;
         sqlx::query(&format!(
             "UPDATE etl.run SET status = 'failed', finished_at = {}, \
@@ -374,10 +375,11 @@ macro_rules! start_run {
         .execute($exec)
         .await?;
         let id: i64 = sqlx::query_scalar(&format!(
-            "INSERT INTO etl.run (pipeline, started_at, status) VALUES ($1, {}, 'running') RETURNING id",
+            "INSERT INTO etl.run (pipeline, mode, started_at, status) VALUES ($1, $2, {}, 'running') RETURNING id",
             $dialect.now
         ))
         .bind(pipeline)
+        .bind($mode)
         .fetch_one($exec)
         .await?;
         id

@@ -130,6 +130,8 @@ pub struct RunRecord {
     pub finished_at: Option<String>,
     /// `running`, `success` or `failed`.
     pub status: String,
+    /// `source` (read from the OPD system) or `replay` (from the landing zone).
+    pub mode: String,
     /// Row accounting.
     pub counts: RowCounts,
     /// The error of a failed run.
@@ -159,8 +161,8 @@ pub trait Warehouse: Send + Sync {
     async fn migrate(&self) -> Result<MigrationReport, WarehouseError>;
     /// Writes the deployment's organisations, datasets, indicators and dimensions to `meta`/`ref`.
     async fn sync_metadata(&self, deployment: &Deployment) -> Result<(), WarehouseError>;
-    /// Records the start of a run; returns its id.
-    async fn begin_run(&self, pipeline: &str) -> Result<i64, WarehouseError>;
+    /// Records the start of a run reading from `mode` (`source` or `replay`); returns its id.
+    async fn begin_run(&self, pipeline: &str, mode: &str) -> Result<i64, WarehouseError>;
     /// The committed source state of a pipeline, to resume from.
     async fn state(&self, pipeline: &str) -> Result<Option<SourceState>, WarehouseError>;
     /// Loads one batch (observations merged with revision history, rejects, periods, checkpoint

@@ -32,7 +32,7 @@ const DIALECT: Dialect = Dialect {
          to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS started_at, \
          to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS finished_at, \
          status, rows_read, rows_inserted, rows_updated, rows_unchanged, rows_rejected, rows_filtered, \
-         rows_duplicate, rows_deleted, error",
+         rows_duplicate, rows_deleted, mode, error",
     table_columns: "SELECT column_name::text FROM information_schema.columns \
                     WHERE table_schema = 'dw' AND table_name = $1",
     text_cast: "({})::text",
@@ -285,7 +285,7 @@ impl Warehouse for PostgresWarehouse {
         Ok(())
     }
 
-    async fn begin_run(&self, pipeline: &str) -> Result<i64, WarehouseError> {
+    async fn begin_run(&self, pipeline: &str, mode: &str) -> Result<i64, WarehouseError> {
         let mut lock = self.pool.acquire().await?;
         let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended('satu:' || $1, 0))")
             .bind(pipeline)
@@ -296,7 +296,7 @@ impl Warehouse for PostgresWarehouse {
                 "pipeline `{pipeline}` is already running in another process"
             )));
         }
-        let id = start_run!(&self.pool, DIALECT, pipeline);
+        let id = start_run!(&self.pool, DIALECT, pipeline, mode);
         self.locks.lock().map_err(|_| WarehouseError::Batch("lock table poisoned".into()))?.insert(id, lock);
         Ok(id)
     }

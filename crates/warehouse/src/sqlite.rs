@@ -167,7 +167,7 @@ async fn insert_rows<C: TextColumn>(
 const DIALECT: Dialect = Dialect {
     now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
     run_columns: "id, pipeline, started_at, finished_at, status, rows_read, rows_inserted, rows_updated, \
-                  rows_unchanged, rows_rejected, rows_filtered, rows_duplicate, rows_deleted, error",
+                  rows_unchanged, rows_rejected, rows_filtered, rows_duplicate, rows_deleted, mode, error",
     table_columns: "SELECT name FROM pragma_table_info($1, 'dw')",
     text_cast: "CAST({} AS TEXT)",
 };
@@ -212,10 +212,10 @@ impl Warehouse for SqliteWarehouse {
         Ok(())
     }
 
-    async fn begin_run(&self, pipeline: &str) -> Result<i64, WarehouseError> {
+    async fn begin_run(&self, pipeline: &str, mode: &str) -> Result<i64, WarehouseError> {
         // The embedded warehouse serves one `satu` process at a time (no cross-process lock):
         // a run still marked `running` was cut off.
-        Ok(start_run!(&self.pool, DIALECT, pipeline))
+        Ok(start_run!(&self.pool, DIALECT, pipeline, mode))
     }
 
     async fn state(&self, pipeline: &str) -> Result<Option<SourceState>, WarehouseError> {

@@ -31,7 +31,7 @@ fn no_rejects() -> PolarsResult<DataFrame> {
 }
 
 async fn load(wh: &dyn Warehouse, obs: &DataFrame) -> Result<RowCounts, Box<dyn std::error::Error>> {
-    let run = wh.begin_run("p").await?;
+    let run = wh.begin_run("p", "source").await?;
     let rejects = no_rejects()?;
     let state = SourceState(serde_json::json!({ "rows": obs.height() }));
     let counts = wh
@@ -148,7 +148,7 @@ async fn load_entity(
     rows: &DataFrame,
     fresh: bool,
 ) -> Result<RowCounts, Box<dyn std::error::Error>> {
-    let run = wh.begin_run("entitas").await?;
+    let run = wh.begin_run("entitas", "source").await?;
     let direct = wh.prepare_entity(e, fresh).await?;
     let counts = wh
         .commit_entity_batch(satu_warehouse::EntityLoad {
@@ -203,7 +203,7 @@ async fn entity_contract(wh: &dyn Warehouse) -> TestResult {
     // A table whose columns differ from the declaration is refused, not altered.
     let mut drifted = entity("merge");
     drifted.columns.remove("aktif");
-    let run = wh.begin_run("drift").await?;
+    let run = wh.begin_run("drift", "source").await?;
     let err = wh.prepare_entity(&drifted, true).await.err().map(|e| e.to_string()).unwrap_or_default();
     wh.finish_run(run, Err(err.clone())).await?;
     assert!(err.contains("dw.penduduk exists with columns"), "{err}");
@@ -230,11 +230,11 @@ async fn postgres_backend_passes_the_contract() -> TestResult {
     contract(wh.as_ref()).await?;
     entity_contract(wh.as_ref()).await?;
     // Two runs of one pipeline never overlap: the second waits for nobody and fails at once.
-    let run = wh.begin_run("p").await?;
-    let second = wh.begin_run("p").await;
+    let run = wh.begin_run("p", "source").await?;
+    let second = wh.begin_run("p", "source").await;
     assert!(matches!(second, Err(satu_warehouse::WarehouseError::Busy(_))), "{second:?}");
     wh.finish_run(run, Ok(())).await?;
-    let third = wh.begin_run("p").await?;
+    let third = wh.begin_run("p", "source").await?;
     wh.finish_run(third, Ok(())).await?;
     drop(wh);
     Ok(())
