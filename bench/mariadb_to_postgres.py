@@ -45,6 +45,7 @@ name = "Dispendukcapil Kota Mojokerto"
 [[pipeline]]
 name = "penduduk"
 opd = "DISPENDUKCAPIL-3576"
+landing = {landing}
 source = {{ type = "mariadb", url = "{my}", table = "penduduk", primary_key = "id", cursor = "updated_at" }}
 [pipeline.entity]
 table = "penduduk"
@@ -117,6 +118,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--batch-rows", type=int, default=20_000)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--landing", action="store_true", help="also keep the raw batches as Avro (landing zone)")
     a = ap.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "satu"], cwd=ROOT, check=True)
@@ -131,7 +133,8 @@ def main() -> None:
     psql(PG_DB, "CREATE TABLE pipe_penduduk (id bigint PRIMARY KEY, nama text, jenis_kelamin text, tanggal_lahir date, "
                 "kode_kelurahan text, alamat text, pekerjaan text, status_kawin text, penghasilan numeric(14,2), "
                 "updated_at timestamp, aktif boolean)")
-    (WORK / "pipelines.toml").write_text(CONFIG.format(pg=PG_URL, my=MY_URL, batch_rows=a.batch_rows))
+    landing = "true" if a.landing else "false"
+    (WORK / "pipelines.toml").write_text(CONFIG.format(pg=PG_URL, my=MY_URL, batch_rows=a.batch_rows, landing=landing))
     # Warehouse schema and region list first, so the runs measure the copy.
     timed([str(binary), "status"])
 
@@ -154,7 +157,7 @@ def main() -> None:
 
     rows = a.rows
     lines = [
-        f"| rows | {rows:,} (batch_rows {a.batch_rows:,}) |",
+        f"| rows | {rows:,} (batch_rows {a.batch_rows:,}, landing {'on' if a.landing else 'off'}) |",
         f"| raw pipe `mariadb --batch \\| psql COPY` | {pipe_s:.1f} s, {rows / pipe_s:,.0f} rows/s |",
         f"| satu full copy | {full_s:.1f} s, {rows / full_s:,.0f} rows/s, **{pipe_s / full_s:.2f}× the pipe**, peak RSS {full_rss:.0f} MiB |",
         f"| satu incremental, 1 % changed ({rows // 100:,} rows) | {inc_s:.2f} s, peak RSS {inc_rss:.0f} MiB |",

@@ -9,8 +9,8 @@
 //! made into ones (`jumlah penduduk` → `jumlah_penduduk`); the manifest keeps the original.
 
 use apache_avro::types::Value;
-use apache_avro::{Codec, DeflateSettings, Schema, Writer};
-use polars::prelude::{AnyValue, DataFrame, DataType};
+use apache_avro::Schema;
+use polars::prelude::{DataFrame, DataType};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -92,7 +92,7 @@ pub struct Manifest {
 pub struct LandingWriter {
     dir: PathBuf,
     manifest: Manifest,
-    schema: Option<(Schema, Vec<LandedColumn>)>,
+    schema: Option<(String, Vec<LandedColumn>)>,
 }
 
 /// An Avro name for a column: letters, digits and `_`, not starting with a digit.
@@ -119,7 +119,8 @@ fn avro_type(dtype: &DataType) -> &'static str {
     }
 }
 
-fn schema_of(df: &DataFrame, pipeline: &str) -> Result<(Schema, Vec<LandedColumn>), apache_avro::Error> {
+/// The Avro schema (JSON text, checked by the Avro library) and the landed columns of a batch.
+fn schema_of(df: &DataFrame, pipeline: &str) -> Result<(String, Vec<LandedColumn>), apache_avro::Error> {
     let mut columns: Vec<LandedColumn> = Vec::new();
     for c in df.columns() {
         let field = field_name(c.name().as_str(), &columns);
@@ -139,23 +140,118 @@ fn schema_of(df: &DataFrame, pipeline: &str) -> Result<(Schema, Vec<LandedColumn
         "namespace": format!("satu.landing.{}", pipeline.replace(|c: char| !c.is_ascii_alphanumeric(), "_")),
         "fields": fields,
     });
-    Ok((Schema::parse_str(&record.to_string())?, columns))
+    let text = record.to_string();
+    Schema::parse_str(&text)?;
+    Ok((text, columns))
 }
 
-fn avro_value(v: AnyValue<'_>, avro_type: &str) -> Value {
-    let inner = match (v, avro_type) {
-        (AnyValue::Null, _) => return Value::Union(0, Box::new(Value::Null)),
-        (AnyValue::Int64(x), _) => Value::Long(x),
-        (AnyValue::Int32(x), _) => Value::Long(x.into()),
-        (AnyValue::Int16(x), _) => Value::Long(x.into()),
-        (AnyValue::Int8(x), _) => Value::Long(x.into()),
-        (AnyValue::Float64(x), _) => Value::Double(x),
-        (AnyValue::Float32(x), _) => Value::Double(x.into()),
-        (AnyValue::Boolean(x), _) => Value::Boolean(x),
-        (AnyValue::String(s), _) => Value::String(s.to_string()),
-        (other, _) => Value::String(other.to_string()),
-    };
-    Value::Union(1, Box::new(inner))
+/// Avro's variable-length zig-zag `long`.
+fn put_long(buf: &mut Vec<u8>, n: i64) {
+    let mut z = ((n << 1) ^ (n >> 63)) as u64;
+    while z >= 0x80 {
+        buf.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    buf.push(z as u8);
+}
+
+/// Avro `bytes`/`string`: length, then the bytes.
+fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
+    put_long(buf, b.len() as i64);
+    buf.extend_from_slice(b);
+}
+
+/// One column of a batch, read in place, as its Avro type.
+enum Cells<'a> {
+    Long(Box<dyn Iterator<Item = Option<i64>> + 'a>),
+    Double(Box<dyn Iterator<Item = Option<f64>> + 'a>),
+    Bool(Box<dyn Iterator<Item = Option<bool>> + 'a>),
+    Text(Box<dyn Iterator<Item = Option<&'a str>> + 'a>),
+}
+
+/// The Avro binary encoding of every row of `df` (fields in `columns` order, each a
+/// `["null", T]` union), written column by column from the polars arrays.
+fn encode_rows(df: &DataFrame, columns: &[LandedColumn]) -> polars::prelude::PolarsResult<Vec<u8>> {
+    let mut owned = Vec::with_capacity(columns.len());
+    for c in columns {
+        let col = df.column(&c.name)?;
+        let want = match c.avro_type.as_str() {
+            "long" => DataType::Int64,
+            "double" => DataType::Float64,
+            "boolean" => DataType::Boolean,
+            _ => DataType::String,
+        };
+        owned.push(if col.dtype() == &want { col.clone() } else { col.cast(&want)? });
+    }
+    let mut cells = Vec::with_capacity(owned.len());
+    for col in &owned {
+        cells.push(match col.dtype() {
+            DataType::Int64 => Cells::Long(Box::new(col.i64()?.iter())),
+            DataType::Float64 => Cells::Double(Box::new(col.f64()?.iter())),
+            DataType::Boolean => Cells::Bool(Box::new(col.bool()?.iter())),
+            _ => Cells::Text(Box::new(col.str()?.iter())),
+        });
+    }
+    let mut buf = Vec::with_capacity(df.height() * columns.len() * 8);
+    for _ in 0..df.height() {
+        for c in cells.iter_mut() {
+            // A column yields one value per row of the frame.
+            match c {
+                Cells::Long(it) => match it.next().flatten() {
+                    Some(x) => {
+                        put_long(&mut buf, 1);
+                        put_long(&mut buf, x);
+                    }
+                    None => put_long(&mut buf, 0),
+                },
+                Cells::Double(it) => match it.next().flatten() {
+                    Some(x) => {
+                        put_long(&mut buf, 1);
+                        buf.extend_from_slice(&x.to_le_bytes());
+                    }
+                    None => put_long(&mut buf, 0),
+                },
+                Cells::Bool(it) => match it.next().flatten() {
+                    Some(x) => {
+                        put_long(&mut buf, 1);
+                        buf.push(u8::from(x));
+                    }
+                    None => put_long(&mut buf, 0),
+                },
+                Cells::Text(it) => match it.next().flatten() {
+                    Some(x) => {
+                        put_long(&mut buf, 1);
+                        put_bytes(&mut buf, x.as_bytes());
+                    }
+                    None => put_long(&mut buf, 0),
+                },
+            }
+        }
+    }
+    Ok(buf)
+}
+
+/// A whole object container file: header (magic, schema, codec, sync marker) and one deflated
+/// block holding `rows` encoded records.
+fn container_file(schema: &str, rows: u64, encoded: &[u8], sync: [u8; 16]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(encoded.len() / 3 + schema.len() + 64);
+    out.extend_from_slice(b"Obj\x01");
+    put_long(&mut out, 2);
+    put_bytes(&mut out, b"avro.schema");
+    put_bytes(&mut out, schema.as_bytes());
+    put_bytes(&mut out, b"avro.codec");
+    put_bytes(&mut out, b"deflate");
+    put_long(&mut out, 0);
+    out.extend_from_slice(&sync);
+    if rows > 0 {
+        // Level 1: the landing zone is written on every run; speed matters more than the last bytes.
+        let block = miniz_oxide::deflate::compress_to_vec(encoded, 1);
+        put_long(&mut out, rows as i64);
+        put_long(&mut out, block.len() as i64);
+        out.extend_from_slice(&block);
+        out.extend_from_slice(&sync);
+    }
+    out
 }
 
 fn sha256_of(path: &Path) -> Result<(String, u64), LandingError> {
@@ -208,32 +304,17 @@ impl LandingWriter {
         if self.manifest.columns.is_empty() {
             self.manifest.columns = columns.clone();
         }
-        let file = std::fs::File::create(&path).map_err(|e| io(&path, e))?;
-        let mut writer = Writer::with_codec(
-            schema,
-            std::io::BufWriter::new(file),
-            Codec::Deflate(DeflateSettings::default()),
-        );
-        let cols: Vec<(&LandedColumn, &polars::prelude::Column)> = columns
-            .iter()
-            .map(|c| df.column(&c.name).map(|col| (c, col)))
-            .collect::<Result<_, _>>()
-            .map_err(|e| avro(&path, e))?;
-        for i in 0..df.height() {
-            let mut record = Vec::with_capacity(cols.len());
-            for (c, col) in &cols {
-                let v = col.get(i).map_err(|e| avro(&path, e))?;
-                record.push((c.field.clone(), avro_value(v, &c.avro_type)));
-            }
-            writer.append(Value::Record(record)).map_err(|e| avro(&path, e))?;
-        }
-        let inner = writer.into_inner().map_err(|e| avro(&path, e))?;
-        let file = inner.into_inner().map_err(|e| io(&path, e.into_error()))?;
-        file.sync_all().map_err(|e| io(&path, e))?;
-        let (sha256, bytes) = sha256_of(&path)?;
+        let encoded = encode_rows(df, columns).map_err(|e| avro(&path, e))?;
+        // The sync marker only has to be unlikely to occur in the data: derive it per file.
+        let digest = Sha256::digest(format!("{}/{}/{name}", self.manifest.pipeline, self.manifest.run_id));
+        let mut sync = [0u8; 16];
+        sync.copy_from_slice(&digest[..16]);
         let rows = df.height() as u64;
+        let bytes = container_file(schema, rows, &encoded, sync);
+        let sha256: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        std::fs::write(&path, &bytes).map_err(|e| io(&path, e))?;
         self.manifest.rows += rows;
-        self.manifest.files.push(LandedFile { name, rows, bytes, sha256 });
+        self.manifest.files.push(LandedFile { name, rows, bytes: bytes.len() as u64, sha256 });
         Ok(())
     }
 

@@ -183,23 +183,18 @@ async fn run_inner(
     let mut n = 0u64;
     while let Some(batch) = batches.next().await {
         let batch = batch?;
-        if let Some(writer) = lander.take() {
-            // Land before any transformation, off the async threads.
+        // The raw batch lands (on a blocking thread) while the warehouse commits it.
+        let landing = lander.take().map(|mut writer| {
             let df = batch.df.clone();
-            let (writer, landed) = tokio::task::spawn_blocking(move || {
-                let mut writer = writer;
+            tokio::task::spawn_blocking(move || {
                 let landed = writer.write(&df);
                 (writer, landed)
             })
-            .await
-            .map_err(|e| RuntimeError::Internal(format!("landing `{name}` panicked: {e}")))?;
-            *lander = Some(writer);
-            landed?;
-        }
+        });
         let seq = batch.seq;
-        let counts = match &mut sink {
+        let committed = match &mut sink {
             Sink::Canonical { mapper, target, satuan } => {
-                commit_canonical(warehouse, name, run_id, mapper, target, satuan, batch).await?
+                commit_canonical(warehouse, name, run_id, mapper, target, satuan, batch).await
             }
             Sink::Entity(entity) => {
                 let counts = RowCounts { read: batch.df.height() as u64, ..Default::default() };
@@ -213,9 +208,19 @@ async fn run_inner(
                         checkpoint: batch.checkpoint.as_ref(),
                         counts,
                     })
-                    .await?
+                    .await
+                    .map_err(RuntimeError::from)
             }
         };
+        // The writer comes back before any error is returned, so the manifest records the outcome.
+        if let Some(landing) = landing {
+            let (writer, landed) = landing
+                .await
+                .map_err(|e| RuntimeError::Internal(format!("landing `{name}` panicked: {e}")))?;
+            *lander = Some(writer);
+            landed?;
+        }
+        let counts = committed?;
         report.counts.add(&counts);
         n += 1;
         tracing::info!(
