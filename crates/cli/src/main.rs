@@ -138,6 +138,15 @@ enum Command {
         #[arg(long)]
         from: Option<String>,
     },
+    /// Show schema drift: columns added, removed or retyped at a source between runs, and what
+    /// the pipeline did (recorded, discarded, stopped). Newest first.
+    Drift {
+        /// Only this pipeline.
+        pipeline: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// The raw landing zone: what each run's source produced, kept as Avro files.
     Landing {
         #[command(subcommand)]
@@ -390,6 +399,12 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
             }
             print_runs(&records, Format::Table)?;
             Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(exit::RUN_FAILED) })
+        }
+        Command::Drift { pipeline, format } => {
+            let Some(d) = load_for_reading(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
+            let wh = open_warehouse(&d).await?;
+            print_query(&wh.drift_history(pipeline.as_deref()).await?, format)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Landing { command: LandingCommand::Inspect { path, rows } } => {
             match satu_landing::inspect(&path, rows) {

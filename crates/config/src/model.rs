@@ -350,6 +350,10 @@ pub struct PipelineOf<T> {
     /// `target`s, off for `entity` tables).
     #[serde(default)]
     pub landing: Option<bool>,
+    /// What to do when the source's columns change between runs (default `evolve`). A column
+    /// the target reads that disappears or changes type always stops this pipeline.
+    #[serde(default)]
+    pub schema_drift: DriftPolicy,
     /// Where rows go as canonical observations (`dw.observasi`). Give `target` or `entity`.
     #[serde(default)]
     pub target: Option<T>,
@@ -361,21 +365,34 @@ pub struct PipelineOf<T> {
 impl<T> PipelineOf<T> {
     /// The same pipeline with its target read as `U`.
     pub fn with_target<U>(self, target: Option<U>) -> PipelineOf<U> {
-        let PipelineOf {
-            at,
-            name,
-            opd,
-            schedule,
-            description,
-            batch_rows,
-            source,
-            skip,
-            landing,
-            target: _,
-            entity,
-        } = self;
-        PipelineOf { at, name, opd, schedule, description, batch_rows, source, skip, landing, target, entity }
+        PipelineOf {
+            at: self.at,
+            name: self.name,
+            opd: self.opd,
+            schedule: self.schedule,
+            description: self.description,
+            batch_rows: self.batch_rows,
+            source: self.source,
+            skip: self.skip,
+            landing: self.landing,
+            schema_drift: self.schema_drift,
+            target,
+            entity: self.entity,
+        }
     }
+}
+
+/// Schema-drift policies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftPolicy {
+    /// New and unread columns flow through; every change is recorded.
+    #[default]
+    Evolve,
+    /// Any change stops the pipeline with a report, until the pipeline is changed.
+    Freeze,
+    /// New columns are dropped from the batches (and recorded); the rest as `evolve`.
+    Discard,
 }
 
 /// `[pipeline.entity]`: replicate source rows into a declared warehouse table `dw.<table>`, with

@@ -2,6 +2,7 @@
 //! list of connectors), maps its batches to canonical observations off the async threads, and
 //! commits them batch by batch with their checkpoint and counts.
 
+mod drift;
 mod registry;
 mod run;
 
@@ -31,6 +32,9 @@ pub enum RuntimeError {
     /// The counts did not add up.
     #[error(transparent)]
     Accounting(#[from] AccountingError),
+    /// The source's columns changed in a way the pipeline's policy does not accept.
+    #[error("schema drift: {0}")]
+    Drift(String),
     /// The landing zone could not be written.
     #[error(transparent)]
     Landing(#[from] satu_landing::LandingError),
@@ -48,6 +52,7 @@ impl RuntimeError {
             Self::Transform(TransformError::MissingColumn { .. }) => ErrorKind::Data,
             Self::Transform(_) | Self::Accounting(_) | Self::Internal(_) => ErrorKind::Internal,
             Self::Landing(_) => ErrorKind::Capacity,
+            Self::Drift(_) => ErrorKind::Data,
             Self::Warehouse(e) => e.kind(),
         }
     }

@@ -8,6 +8,7 @@ use satu_core::{ReadContext, RowCounts};
 use satu_landing::LandingWriter;
 use satu_transform::Mapper;
 use satu_warehouse::{BatchLoad, EntityLoad, PeriodRow, Warehouse};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -181,8 +182,24 @@ async fn run_inner(
     };
     let mut batches = source.read(cx);
     let mut n = 0u64;
+    let mut discarded: Vec<String> = Vec::new();
     while let Some(batch) = batches.next().await {
-        let batch = batch?;
+        let mut batch = batch?;
+        if n == 0 && !replay {
+            let mapped: HashSet<String> = match &sink {
+                Sink::Canonical { mapper, .. } => mapper
+                    .as_ref()
+                    .map(|m| m.columns().into_iter().map(str::to_string).collect())
+                    .unwrap_or_default(),
+                Sink::Entity(entity) => entity.columns.keys().cloned().collect(),
+            };
+            discarded =
+                crate::drift::check(warehouse, name, run_id, &batch.df, &mapped, pipeline.schema_drift)
+                    .await?;
+        }
+        if !discarded.is_empty() {
+            batch.df = batch.df.drop_many(discarded.iter().map(String::as_str));
+        }
         // The raw batch lands (on a blocking thread) while the warehouse commits it.
         let landing = lander.take().map(|mut writer| {
             let df = batch.df.clone();

@@ -182,7 +182,7 @@ impl Mapper {
     }
 
     /// The source columns this mapper reads.
-    fn columns(&self) -> Vec<&str> {
+    pub fn columns(&self) -> Vec<&str> {
         let mut cols = vec![self.wilayah_column.as_str(), self.nilai_column.as_str()];
         cols.extend(self.parent_column.as_deref());
         cols.extend(self.name_column.as_deref());

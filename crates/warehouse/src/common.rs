@@ -300,6 +300,8 @@ pub(crate) fn no_keys_listed(e: &satu_config::EntityTarget, rows: i64) -> crate:
 pub(crate) struct Dialect {
     /// The current instant, as the backend stores it.
     pub now: &'static str,
+    /// The current instant as RFC 3339 text.
+    pub now_text: &'static str,
     /// `etl.run` columns with the timestamps rendered as RFC 3339 text.
     pub run_columns: &'static str,
     /// A query of the column names of table `dw.$1`.
@@ -518,4 +520,64 @@ macro_rules! swap_entity {
         .execute(&mut *$tx)
         .await?;
     }};
+}
+
+/// The baseline schema of a pipeline: the last one recorded.
+macro_rules! last_schema {
+    ($pool:expr, $pipeline:expr) => {{
+        let raw: Option<String> = sqlx::query_scalar(
+            "SELECT kolom FROM etl.skema_sumber WHERE pipeline = $1 ORDER BY run_id DESC LIMIT 1",
+        )
+        .bind($pipeline)
+        .fetch_optional($pool)
+        .await?;
+        raw.map(|s| serde_json::from_str::<Vec<(String, String)>>(&s))
+            .transpose()
+            .map_err(|e| $crate::WarehouseError::Batch(format!("stored schema is not JSON: {e}")))
+    }};
+}
+
+/// Stores a run's drift records and, when accepted, its schema as the new baseline.
+macro_rules! record_schema {
+    ($pool:expr, $dialect:expr, $pipeline:expr, $run_id:expr, $accepted:expr, $changes:expr) => {{
+        let mut tx = $pool.begin().await?;
+        if let Some(columns) = $accepted {
+            let json = serde_json::to_string(columns).map_err(|e| $crate::WarehouseError::Batch(e.to_string()))?;
+            sqlx::query(&format!(
+                "INSERT INTO etl.skema_sumber (pipeline, run_id, kolom, recorded_at) VALUES ($1, $2, $3, {})",
+                $dialect.now_text
+            ))
+            .bind($pipeline)
+            .bind($run_id)
+            .bind(json)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for c in $changes {
+            sqlx::query(&format!(
+                "INSERT INTO etl.drift (pipeline, run_id, change, column_name, old_type, new_type, action, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, {})",
+                $dialect.now_text
+            ))
+            .bind($pipeline)
+            .bind($run_id)
+            .bind(c.change)
+            .bind(&c.column)
+            .bind(&c.old_type)
+            .bind(&c.new_type)
+            .bind(c.action)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+    }};
+}
+
+/// The SQL of the drift history: all pipelines, or one (`$1`).
+pub(crate) fn drift_sql(one: bool) -> String {
+    format!(
+        "SELECT pipeline, run_id, change, column_name, old_type, new_type, action, recorded_at FROM etl.drift {} \
+         ORDER BY id DESC",
+        if one { "WHERE pipeline = $1" } else { "" }
+    )
 }

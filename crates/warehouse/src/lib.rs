@@ -117,6 +117,21 @@ pub struct EntityLoad<'a> {
     pub counts: RowCounts,
 }
 
+/// A change between the source schema of two runs, and what the pipeline did about it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DriftRecord {
+    /// `added`, `removed` or `retyped`.
+    pub change: &'static str,
+    /// The column.
+    pub column: String,
+    /// Its type before (not for `added`).
+    pub old_type: Option<String>,
+    /// Its type now (not for `removed`).
+    pub new_type: Option<String>,
+    /// `recorded` (flows through), `discarded` (dropped from the batches) or `stopped`.
+    pub action: &'static str,
+}
+
 /// A run as recorded in `etl.run`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RunRecord {
@@ -184,6 +199,19 @@ pub trait Warehouse: Send + Sync {
     /// count in the run and clears the set; returns how many rows were marked. Refuses to mark a
     /// whole non-empty table when the source listed no key at all.
     async fn mark_deleted(&self, run_id: i64, entity: &EntityTarget) -> Result<u64, WarehouseError>;
+    /// The source schema (column, type) that `pipeline` last accepted, if any.
+    async fn last_schema(&self, pipeline: &str) -> Result<Option<Vec<(String, String)>>, WarehouseError>;
+    /// Records the drift a run found and, when `accepted` is given, that schema as the new
+    /// baseline.
+    async fn record_schema(
+        &self,
+        pipeline: &str,
+        run_id: i64,
+        accepted: Option<&[(String, String)]>,
+        changes: &[DriftRecord],
+    ) -> Result<(), WarehouseError>;
+    /// The drift history, newest first, of one pipeline or all.
+    async fn drift_history(&self, pipeline: Option<&str>) -> Result<QueryResult, WarehouseError>;
     /// Ends an entity load: for `full_refresh`, swaps the new copy in, atomically.
     async fn finish_entity(&self, entity: &EntityTarget) -> Result<(), WarehouseError>;
     /// Records the end of a run: `Ok` for success, `Err(message)` for failure.

@@ -4,11 +4,14 @@
 //! A session advisory lock per pipeline, held from `begin_run` to `finish_run` on a connection of
 //! its own, guarantees that two runs of one pipeline (from two `satu` processes) never overlap.
 
+use crate::common::drift_sql;
 use crate::common::{
     create_entity_sql, entity_table, quoted, region_columns, upsert_clause, Dialect, MergeCounts,
     REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
 };
-use crate::{BatchLoad, EntityLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError};
+use crate::{
+    BatchLoad, DriftRecord, EntityLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError,
+};
 use polars::prelude::DataFrame;
 use satu_config::{ColumnType, Deployment, EntityTarget, SyncMode};
 use satu_core::{RowCounts, SourceState};
@@ -28,6 +31,7 @@ const COPY_CHUNK: usize = 1 << 20;
 /// What PostgreSQL says differently.
 const DIALECT: Dialect = Dialect {
     now: "now()",
+    now_text: "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
     run_columns: "id, pipeline, \
          to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS started_at, \
          to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS finished_at, \
@@ -471,6 +475,37 @@ impl Warehouse for PostgresWarehouse {
 
     async fn mark_deleted(&self, run_id: i64, e: &EntityTarget) -> Result<u64, WarehouseError> {
         Ok(mark_deleted!(self.pool, DIALECT, run_id, e))
+    }
+
+    async fn last_schema(&self, pipeline: &str) -> Result<Option<Vec<(String, String)>>, WarehouseError> {
+        last_schema!(&self.pool, pipeline)
+    }
+
+    async fn record_schema(
+        &self,
+        pipeline: &str,
+        run_id: i64,
+        accepted: Option<&[(String, String)]>,
+        changes: &[DriftRecord],
+    ) -> Result<(), WarehouseError> {
+        record_schema!(self.pool, DIALECT, pipeline, run_id, accepted, changes);
+        Ok(())
+    }
+
+    async fn drift_history(&self, pipeline: Option<&str>) -> Result<QueryResult, WarehouseError> {
+        let sql = drift_sql(pipeline.is_some());
+        let mut q = sqlx::query(&sql);
+        if let Some(p) = pipeline {
+            q = q.bind(p);
+        }
+        let rows = q.fetch_all(&self.read_pool).await?;
+        let columns =
+            ["pipeline", "run_id", "change", "column_name", "old_type", "new_type", "action", "recorded_at"];
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push((0..columns.len()).map(|i| json_value(r, i)).collect::<Result<Vec<_>, _>>()?);
+        }
+        Ok(QueryResult { columns: columns.iter().map(|c| c.to_string()).collect(), rows: out })
     }
 
     async fn finish_entity(&self, e: &EntityTarget) -> Result<(), WarehouseError> {

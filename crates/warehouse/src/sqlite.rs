@@ -5,11 +5,14 @@
 //! unchanged. The rollback journal (not WAL) keeps a commit across the attached files atomic:
 //! rows, checkpoint and run counts land together or not at all.
 
+use crate::common::drift_sql;
 use crate::common::{
     create_entity_sql, entity_rows, entity_table, key_column, quoted, region_columns, upsert_clause, Dialect,
     MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
 };
-use crate::{BatchLoad, EntityLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError};
+use crate::{
+    BatchLoad, DriftRecord, EntityLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError,
+};
 use polars::prelude::{DataFrame, StringChunked};
 use satu_config::{Deployment, EntityTarget, SyncMode};
 use satu_core::{RowCounts, SourceState};
@@ -166,6 +169,7 @@ async fn insert_rows<C: TextColumn>(
 /// What SQLite says differently.
 const DIALECT: Dialect = Dialect {
     now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+    now_text: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
     run_columns: "id, pipeline, started_at, finished_at, status, rows_read, rows_inserted, rows_updated, \
                   rows_unchanged, rows_rejected, rows_filtered, rows_duplicate, rows_deleted, mode, error",
     table_columns: "SELECT name FROM pragma_table_info($1, 'dw')",
@@ -411,6 +415,37 @@ impl Warehouse for SqliteWarehouse {
 
     async fn mark_deleted(&self, run_id: i64, e: &EntityTarget) -> Result<u64, WarehouseError> {
         Ok(mark_deleted!(self.pool, DIALECT, run_id, e))
+    }
+
+    async fn last_schema(&self, pipeline: &str) -> Result<Option<Vec<(String, String)>>, WarehouseError> {
+        last_schema!(&self.pool, pipeline)
+    }
+
+    async fn record_schema(
+        &self,
+        pipeline: &str,
+        run_id: i64,
+        accepted: Option<&[(String, String)]>,
+        changes: &[DriftRecord],
+    ) -> Result<(), WarehouseError> {
+        record_schema!(self.pool, DIALECT, pipeline, run_id, accepted, changes);
+        Ok(())
+    }
+
+    async fn drift_history(&self, pipeline: Option<&str>) -> Result<QueryResult, WarehouseError> {
+        let sql = drift_sql(pipeline.is_some());
+        let mut q = sqlx::query(&sql);
+        if let Some(p) = pipeline {
+            q = q.bind(p);
+        }
+        let rows = q.fetch_all(&self.read_pool).await?;
+        let columns =
+            ["pipeline", "run_id", "change", "column_name", "old_type", "new_type", "action", "recorded_at"];
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push((0..columns.len()).map(|i| json_value(r, i)).collect::<Result<Vec<_>, _>>()?);
+        }
+        Ok(QueryResult { columns: columns.iter().map(|c| c.to_string()).collect(), rows: out })
     }
 
     async fn finish_entity(&self, e: &EntityTarget) -> Result<(), WarehouseError> {
