@@ -97,11 +97,14 @@ pub struct LandingConfig {
     /// Landed runs kept per pipeline; older ones are deleted after each run (default 30).
     #[serde(default = "default_keep_runs")]
     pub keep_runs: usize,
+    /// Also delete landed runs older than this many days (default: no age limit).
+    #[serde(default)]
+    pub keep_days: Option<u32>,
 }
 
 impl Default for LandingConfig {
     fn default() -> Self {
-        Self { root: default_landing_root(), keep_runs: default_keep_runs() }
+        Self { root: default_landing_root(), keep_runs: default_keep_runs(), keep_days: None }
     }
 }
 

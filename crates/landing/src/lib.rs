@@ -356,13 +356,26 @@ pub fn runs(root: &Path, pipeline: &str) -> Result<Vec<(i64, PathBuf)>, LandingE
     Ok(out)
 }
 
-/// Keeps the newest `keep_runs` landed runs of `pipeline` and deletes the others (and date
-/// directories left empty); returns the run ids deleted.
-pub fn retain(root: &Path, pipeline: &str, keep_runs: usize) -> Result<Vec<i64>, LandingError> {
+/// Keeps the newest `keep_runs` landed runs of `pipeline`, and of those only the ones landed on
+/// or after `oldest_date` (`YYYY-MM-DD`, when given); deletes the others (and date directories
+/// left empty); returns the run ids deleted.
+pub fn retain(
+    root: &Path,
+    pipeline: &str,
+    keep_runs: usize,
+    oldest_date: Option<&str>,
+) -> Result<Vec<i64>, LandingError> {
     let all = runs(root, pipeline)?;
     let excess = all.len().saturating_sub(keep_runs);
+    let too_old = |dir: &PathBuf| {
+        let date = dir.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("");
+        oldest_date.is_some_and(|limit| date < limit)
+    };
     let mut deleted = Vec::new();
-    for (id, dir) in all.into_iter().take(excess) {
+    for (i, (id, dir)) in all.into_iter().enumerate() {
+        if i >= excess && !too_old(&dir) {
+            continue;
+        }
         std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
         if let Some(date) = dir.parent() {
             // Only removes the date directory when it is empty.
@@ -617,11 +630,17 @@ mod tests {
         }
         let other = LandingWriter::create(root.path(), "q", 1)?;
         other.finish(true)?;
-        assert_eq!(retain(root.path(), "p", 2)?, vec![3, 5]);
+        assert_eq!(retain(root.path(), "p", 2, None)?, vec![3, 5]);
         let left: Vec<i64> = runs(root.path(), "p")?.into_iter().map(|(id, _)| id).collect();
         assert_eq!(left, vec![8, 11]);
         assert_eq!(runs(root.path(), "q")?.len(), 1, "other pipelines are untouched");
-        assert_eq!(retain(root.path(), "p", 2)?, Vec::<i64>::new());
+        assert_eq!(retain(root.path(), "p", 2, None)?, Vec::<i64>::new());
+        // By age: a run landed on an older date goes even when the count allows it.
+        let old = root.path().join("p/2020-01-01/1");
+        std::fs::create_dir_all(&old)?;
+        assert_eq!(retain(root.path(), "p", 10, Some("2024-01-01"))?, vec![1]);
+        assert!(!old.parent().is_some_and(|p| p.exists()), "the emptied date directory is removed");
+        assert_eq!(runs(root.path(), "p")?.len(), 2);
         Ok(())
     }
 }

@@ -91,7 +91,11 @@ async fn execute(
     if let Some(writer) = lander {
         // The landed batches are evidence of what the source said, whatever the outcome.
         let landed = writer.finish(result.is_ok()).map_err(RuntimeError::from).and_then(|m| {
-            let deleted = satu_landing::retain(&d.landing_root(), name, d.landing.keep_runs)?;
+            let oldest = d.landing.keep_days.map(|days| {
+                (chrono::Utc::now() - chrono::TimeDelta::days(days.into())).format("%Y-%m-%d").to_string()
+            });
+            let deleted =
+                satu_landing::retain(&d.landing_root(), name, d.landing.keep_runs, oldest.as_deref())?;
             tracing::info!(
                 pipeline = name,
                 files = m.files.len(),
