@@ -158,5 +158,20 @@ async fn a_removed_mapped_column_stops_even_under_evolve() -> TestResult {
     let out = run(d, &db.url)?;
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(drift(d)?, vec![("removed".into(), "bulan".into(), "stopped".into())]);
+    assert_eq!(status(d)?["lain"]["status"], "success");
+
+    // A changed primary key always stops its pipeline.
+    db.execute("ALTER TABLE lain DROP PRIMARY KEY, ADD PRIMARY KEY (id, kelurahan);").await?;
+    let out = run(d, &db.url)?;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(status(d)?["lain"]["status"], "failed");
+    let history =
+        query(d, "SELECT change, old_type, new_type, action FROM etl.drift WHERE pipeline = 'lain'")?;
+    assert_eq!(
+        history,
+        vec![
+            serde_json::json!({ "change": "key_changed", "old_type": "id", "new_type": "id,kelurahan", "action": "stopped" })
+        ]
+    );
     Ok(())
 }

@@ -451,6 +451,54 @@ impl Source for SqlSource {
         result.map_err(|e| self.err(e))
     }
 
+    async fn primary_key(&mut self) -> Result<Option<Vec<String>>, SourceError> {
+        let Some(table) = self.config.table.clone() else { return Ok(None) };
+        let url = self.config.url.expose();
+        let (schema, name) = match table.split_once('.') {
+            Some((s, n)) => (Some(s.to_string()), n.to_string()),
+            None => (None, table.clone()),
+        };
+        let key: Vec<String> = match self.driver {
+            Driver::MySql => {
+                let mut c = sqlx::MySqlConnection::connect(url).await.map_err(|e| self.err(e))?;
+                let rows = sqlx::query(
+                    "SELECT column_name FROM information_schema.key_column_usage WHERE constraint_name = 'PRIMARY' \
+                     AND table_schema = COALESCE(?, DATABASE()) AND table_name = ? ORDER BY ordinal_position",
+                )
+                .bind(schema)
+                .bind(name)
+                .fetch_all(&mut c)
+                .await
+                .map_err(|e| self.err(e))?;
+                rows.iter()
+                    .map(|r| r.try_get_unchecked::<String, _>(0))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| self.err(e))?
+            }
+            Driver::Postgres => {
+                let mut c = sqlx::PgConnection::connect(url).await.map_err(|e| self.err(e))?;
+                sqlx::query_scalar(
+                    "SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid \
+                     AND a.attnum = ANY(i.indkey) WHERE i.indisprimary AND i.indrelid = to_regclass($1) \
+                     ORDER BY array_position(i.indkey, a.attnum)",
+                )
+                .bind(&table)
+                .fetch_all(&mut c)
+                .await
+                .map_err(|e| self.err(e))?
+            }
+            Driver::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(url).await.map_err(|e| self.err(e))?;
+                sqlx::query_scalar("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
+                    .bind(name)
+                    .fetch_all(&mut c)
+                    .await
+                    .map_err(|e| self.err(e))?
+            }
+        };
+        Ok(Some(key))
+    }
+
     async fn discover(&mut self) -> Result<Catalog, SourceError> {
         let url = self.config.url.expose().to_string();
         let rows: Vec<(String, String, String, bool, bool, Option<i64>)> = match self.driver {

@@ -76,6 +76,10 @@ pub trait Source: Send {
     async fn check(&mut self) -> Result<(), SourceError>;
     /// Tables/resources with their columns, types, keys and row estimates.
     async fn discover(&mut self) -> Result<Catalog, SourceError>;
+    /// The primary key of the table read, where the source has one (for schema-drift control).
+    async fn primary_key(&mut self) -> Result<Option<Vec<String>>, SourceError> {
+        Ok(None)
+    }
     /// A pull-based stream of bounded batches, resuming from `cx.state` when given.
     fn read(self: Box<Self>, cx: ReadContext) -> BatchStream;
 

@@ -7,13 +7,22 @@ use satu_core::LOCATION_COLUMN;
 use satu_warehouse::{DriftRecord, Warehouse};
 use std::collections::HashSet;
 
-/// A batch's columns and their types, in source order (the location column left out).
-pub fn schema_of(df: &DataFrame) -> Vec<(String, String)> {
-    df.columns()
+/// The schema entry that holds the source's primary key (its "type" is the key's columns).
+const KEY: &str = "#primary_key";
+
+/// A batch's columns and their types, in source order (the location column left out), and the
+/// source's primary key when it has one.
+pub fn schema_of(df: &DataFrame, key: Option<&[String]>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = df
+        .columns()
         .iter()
         .filter(|c| c.name().as_str() != LOCATION_COLUMN)
         .map(|c| (c.name().to_string(), c.dtype().to_string()))
-        .collect()
+        .collect();
+    if let Some(key) = key {
+        out.push((KEY.to_string(), key.join(",")));
+    }
+    out
 }
 
 /// The changes from `before` to `now`, each with the action `policy` takes. A removed or
@@ -24,8 +33,9 @@ pub fn compare(
     mapped: &HashSet<String>,
     policy: DriftPolicy,
 ) -> Vec<DriftRecord> {
+    // A changed key always stops: incremental reads, merges and lineage all rest on it.
     let action = |change: &str, column: &str| {
-        if (change != "added" && mapped.contains(column)) || policy == DriftPolicy::Freeze {
+        if column == KEY || (change != "added" && mapped.contains(column)) || policy == DriftPolicy::Freeze {
             "stopped"
         } else if change == "added" && policy == DriftPolicy::Discard {
             "discarded"
@@ -36,6 +46,7 @@ pub fn compare(
     let mut out = Vec::new();
     for (name, ty) in now {
         match before.iter().find(|(n, _)| n == name) {
+            None if name == KEY => {}
             None => out.push(DriftRecord {
                 change: "added",
                 column: name.clone(),
@@ -44,7 +55,7 @@ pub fn compare(
                 action: action("added", name),
             }),
             Some((_, old)) if old != ty => out.push(DriftRecord {
-                change: "retyped",
+                change: if name == KEY { "key_changed" } else { "retyped" },
                 column: name.clone(),
                 old_type: Some(old.clone()),
                 new_type: Some(ty.clone()),
@@ -54,7 +65,7 @@ pub fn compare(
         }
     }
     for (name, ty) in before {
-        if !now.iter().any(|(n, _)| n == name) {
+        if name != KEY && !now.iter().any(|(n, _)| n == name) {
             out.push(DriftRecord {
                 change: "removed",
                 column: name.clone(),
@@ -75,10 +86,11 @@ pub async fn check(
     pipeline: &str,
     run_id: i64,
     df: &DataFrame,
+    key: Option<&[String]>,
     mapped: &HashSet<String>,
     policy: DriftPolicy,
 ) -> Result<Vec<String>, RuntimeError> {
-    let now = schema_of(df);
+    let now = schema_of(df, key);
     let Some(before) = warehouse.last_schema(pipeline).await? else {
         warehouse.record_schema(pipeline, run_id, Some(&now), &[]).await?;
         return Ok(vec![]);
@@ -142,6 +154,13 @@ mod tests {
         );
         assert_eq!(summary(DriftPolicy::Discard)[1], ("added", "baru".into(), "discarded"));
         assert!(summary(DriftPolicy::Freeze).iter().all(|c| c.2 == "stopped"));
+        let rekeyed = compare(
+            &cols(&[("id", "i64"), (KEY, "id")]),
+            &cols(&[("id", "i64"), (KEY, "id,tahun")]),
+            &mapped,
+            DriftPolicy::Evolve,
+        );
+        assert_eq!((rekeyed[0].change, rekeyed[0].action), ("key_changed", "stopped"));
         let gone = cols(&[("id", "i64"), ("catatan", "str")]);
         let c = compare(&before, &gone, &mapped, DriftPolicy::Evolve);
         assert_eq!((c[0].change, c[0].column.as_str(), c[0].action), ("removed", "jk", "stopped"));

@@ -184,6 +184,8 @@ async fn run_inner(
         batch_rows: pipeline.batch_rows.unwrap_or(d.defaults.batch_rows),
         state,
     };
+    let mut source = source;
+    let key = if replay { None } else { source.primary_key().await? };
     let mut batches = source.read(cx);
     let mut n = 0u64;
     let mut discarded: Vec<String> = Vec::new();
@@ -197,9 +199,16 @@ async fn run_inner(
                     .unwrap_or_default(),
                 Sink::Entity(entity) => entity.columns.keys().cloned().collect(),
             };
-            discarded =
-                crate::drift::check(warehouse, name, run_id, &batch.df, &mapped, pipeline.schema_drift)
-                    .await?;
+            discarded = crate::drift::check(
+                warehouse,
+                name,
+                run_id,
+                &batch.df,
+                key.as_deref(),
+                &mapped,
+                pipeline.schema_drift,
+            )
+            .await?;
         }
         if !discarded.is_empty() {
             batch.df = batch.df.drop_many(discarded.iter().map(String::as_str));
