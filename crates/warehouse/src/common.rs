@@ -573,11 +573,26 @@ macro_rules! record_schema {
     }};
 }
 
-/// The SQL of the drift history: all pipelines, or one (`$1`).
-pub(crate) fn drift_sql(one: bool) -> String {
-    format!(
-        "SELECT pipeline, run_id, change, column_name, old_type, new_type, action, recorded_at FROM etl.drift {} \
-         ORDER BY id DESC",
-        if one { "WHERE pipeline = $1" } else { "" }
-    )
+/// The drift history, newest first, of one pipeline or all; values decoded with `$value`.
+macro_rules! drift_history {
+    ($pool:expr, $pipeline:expr, $value:expr) => {{
+        let pipeline: Option<&str> = $pipeline;
+        let columns =
+            ["pipeline", "run_id", "change", "column_name", "old_type", "new_type", "action", "recorded_at"];
+        let sql = format!(
+            "SELECT {} FROM etl.drift {} ORDER BY id DESC",
+            columns.join(", "),
+            if pipeline.is_some() { "WHERE pipeline = $1" } else { "" }
+        );
+        let mut q = sqlx::query(&sql);
+        if let Some(p) = pipeline {
+            q = q.bind(p);
+        }
+        let rows = q.fetch_all($pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push((0..columns.len()).map(|i| $value(r, i)).collect::<Result<Vec<_>, sqlx::Error>>()?);
+        }
+        $crate::QueryResult { columns: columns.iter().map(|c| c.to_string()).collect(), rows: out }
+    }};
 }

@@ -5,7 +5,6 @@
 //! unchanged. The rollback journal (not WAL) keeps a commit across the attached files atomic:
 //! rows, checkpoint and run counts land together or not at all.
 
-use crate::common::drift_sql;
 use crate::common::{
     create_entity_sql, entity_rows, entity_table, key_column, quoted, region_columns, upsert_clause, Dialect,
     MergeCounts, REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
@@ -433,19 +432,7 @@ impl Warehouse for SqliteWarehouse {
     }
 
     async fn drift_history(&self, pipeline: Option<&str>) -> Result<QueryResult, WarehouseError> {
-        let sql = drift_sql(pipeline.is_some());
-        let mut q = sqlx::query(&sql);
-        if let Some(p) = pipeline {
-            q = q.bind(p);
-        }
-        let rows = q.fetch_all(&self.read_pool).await?;
-        let columns =
-            ["pipeline", "run_id", "change", "column_name", "old_type", "new_type", "action", "recorded_at"];
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push((0..columns.len()).map(|i| json_value(r, i)).collect::<Result<Vec<_>, _>>()?);
-        }
-        Ok(QueryResult { columns: columns.iter().map(|c| c.to_string()).collect(), rows: out })
+        Ok(drift_history!(&self.read_pool, pipeline, json_value))
     }
 
     async fn finish_entity(&self, e: &EntityTarget) -> Result<(), WarehouseError> {
