@@ -148,7 +148,7 @@ async fn run_inner(
         );
         return Err(RuntimeError::Config(p));
     }
-    let source: Box<dyn satu_core::Source> = match input {
+    let mut source: Box<dyn satu_core::Source> = match input {
         Input::Source => build_source(d, pipeline).map_err(RuntimeError::Config)?,
         Input::Replay(run) => Box::new(satu_landing::LandedSource::new(vec![run])),
     };
@@ -184,7 +184,6 @@ async fn run_inner(
         batch_rows: pipeline.batch_rows.unwrap_or(d.defaults.batch_rows),
         state,
     };
-    let mut source = source;
     let key = if replay { None } else { source.primary_key().await? };
     let mut batches = source.read(cx);
     let mut n = 0u64;
