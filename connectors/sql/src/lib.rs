@@ -160,7 +160,8 @@ fn select_columns(config: &SqlConfig, available: &[String]) -> (Vec<String>, Vec
 }
 
 impl SqlSource {
-    fn plan(&self, columns: &[String], state: Option<&SourceState>) -> Plan {
+    /// The read's SQL: after the saved state, or from `from` (a backfill, `satu run --from`).
+    fn plan(&self, columns: &[String], state: Option<&SourceState>, backfill: Option<Bound>) -> Plan {
         let d = self.driver;
         let list = columns.iter().map(|c| d.quote(c)).collect::<Vec<_>>().join(", ");
         let from = self.relation();
@@ -171,13 +172,14 @@ impl SqlSource {
                 let order = format!(" ORDER BY {c}, {k}");
                 let saved = state
                     .and_then(|s| Some((Bound::from_state(&s["cursor"])?, Bound::from_state(&s["key"])?)));
-                let (filter, binds) = match saved {
-                    None => (String::new(), vec![]),
-                    Some((cv, _)) if self.config.lookback_seconds > 0 => (
+                let (filter, binds) = match (backfill, saved) {
+                    (Some(start), _) => (format!(" WHERE {c} >= {}", d.placeholder(1)), vec![start]),
+                    (None, None) => (String::new(), vec![]),
+                    (None, Some((cv, _))) if self.config.lookback_seconds > 0 => (
                         format!(" WHERE {c} >= {}", d.placeholder(1)),
                         vec![cv.minus_seconds(self.config.lookback_seconds)],
                     ),
-                    Some((cv, kv)) => (
+                    (None, Some((cv, kv))) => (
                         format!(
                             " WHERE {c} > {p1} OR ({c} = {p2} AND {k} > {p3})",
                             p1 = d.placeholder(1),
@@ -376,8 +378,21 @@ impl SqlSource {
         }
         let position =
             |name: &Option<String>| name.as_ref().and_then(|n| columns.iter().position(|c| c == n));
+        let tz = config::offset(&self.config.timezone).ok_or_else(|| {
+            SourceError::config(&self.label, format!("unknown time zone `{}`", self.config.timezone))
+        })?;
+        let from = match (cx.from, position(&self.config.cursor)) {
+            (None, _) => None,
+            (Some(date), Some(i)) => Some(self.backfill_bound(date, kinds[i].state_name(), tz)?),
+            (Some(_), None) => {
+                return Err(SourceError::config(
+                    &self.label,
+                    "--from needs an incremental source (a `cursor`)",
+                ))
+            }
+        };
         Ok(ReadJob {
-            plan: self.plan(&columns, cx.state.as_ref()),
+            plan: self.plan(&columns, cx.state.as_ref(), from),
             cursor_idx: position(&self.config.cursor),
             key_idx: position(&self.config.primary_key),
             columns,
@@ -386,10 +401,34 @@ impl SqlSource {
             pipeline: cx.pipeline.clone(),
             batch_rows: cx.batch_rows.max(1),
             initial: cx.state.as_ref().map(|s| s.0.clone()),
-            tz: config::offset(&self.config.timezone).ok_or_else(|| {
-                SourceError::config(&self.label, format!("unknown time zone `{}`", self.config.timezone))
-            })?,
+            tz,
         })
+    }
+
+    /// The cursor value a backfill from `date` (midnight in the source's time zone) starts at.
+    fn backfill_bound(
+        &self,
+        date: chrono::NaiveDate,
+        kind: &str,
+        tz: chrono::FixedOffset,
+    ) -> Result<Bound, SourceError> {
+        let midnight = date.and_time(chrono::NaiveTime::MIN);
+        match kind {
+            "datetime" => Ok(Bound::DateTime(midnight)),
+            "date" => Ok(Bound::Date(date)),
+            "timestamp" => midnight
+                .and_local_timezone(tz)
+                .single()
+                .map(|t| Bound::Timestamp(t.to_utc()))
+                .ok_or_else(|| SourceError::config(&self.label, format!("no midnight on {date}"))),
+            _ => Err(SourceError::config(
+                &self.label,
+                format!(
+                    "--from needs a date or time cursor; `{}` is {kind}",
+                    self.config.cursor.as_deref().unwrap_or_default()
+                ),
+            )),
+        }
     }
 
     /// `SELECT * … WHERE 1 = 0`: the source's columns and their type names, without reading rows.
@@ -449,6 +488,10 @@ impl Source for SqlSource {
             },
         };
         result.map_err(|e| self.err(e))
+    }
+
+    fn backfills(&self) -> bool {
+        true
     }
 
     async fn primary_key(&mut self) -> Result<Option<Vec<String>>, SourceError> {
@@ -604,7 +647,7 @@ impl Source for SqlSource {
         config.columns = Some(vec![pk]);
         config.cursor = None;
         config.primary_key = None;
-        Box::new(SqlSource::new(config, self.driver)).read(ReadContext { state: None, ..cx })
+        Box::new(SqlSource::new(config, self.driver)).read(ReadContext { state: None, from: None, ..cx })
     }
 
     fn read(self: Box<Self>, cx: ReadContext) -> BatchStream {

@@ -18,6 +18,9 @@ mod exit {
     pub const INVALID: u8 = 2;
     /// The warehouse could not be opened or a query failed.
     pub const WAREHOUSE: u8 = 3;
+    /// Every pipeline that failed may pass on a retry (EX_TEMPFAIL): an unreachable source or
+    /// warehouse. `satu serve` retries these.
+    pub const RETRYABLE: u8 = 75;
     /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT).
     pub const INTERRUPTED: u8 = 130;
 }
@@ -57,10 +60,13 @@ async fn shutdown_signal() -> &'static str {
     after_help = "Examples:\n  satu check                         validate pipelines.toml, touching nothing\n  \
                   satu run --all                     run every pipeline\n  \
                   satu run dinkes-kunjungan-puskesmas run one pipeline\n  \
-                  satu status                        last run of each pipeline, with its counts\n  \
+                  satu status                        last run, next run and circuit of each pipeline\n  \
+                  satu serve                         run every pipeline on its schedule, unattended\n  \
+                  satu history dinkes-kunjungan-puskesmas  its runs, newest first\n  \
+                  satu report --format html -o laporan.html  the walidata's morning report\n  \
                   satu query \"SELECT count(*) FROM dw.observasi\"\n\n\
                   Exit codes: 0 ok, 1 a pipeline failed, 2 invalid configuration or usage, 3 warehouse error, \
-                  130 interrupted (Ctrl-C or SIGTERM)."
+                  75 every failure may pass on a retry, 130 interrupted (Ctrl-C or SIGTERM)."
 )]
 struct Cli {
     /// The deployment file.
@@ -82,6 +88,16 @@ enum LogFormat {
     Human,
     /// One JSON object per line.
     Json,
+}
+
+impl LogFormat {
+    /// The name on the command line.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Human => "human",
+            Self::Json => "json",
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -126,6 +142,37 @@ enum Command {
         /// Run every pipeline.
         #[arg(long, conflicts_with = "pipelines")]
         all: bool,
+        /// Backfill: incremental database sources read from this date (YYYY-MM-DD, midnight in
+        /// the source's time zone) instead of their saved position, e.g. after an OPD corrected
+        /// old records without touching their update time.
+        #[arg(long, value_name = "DATE")]
+        from: Option<chrono::NaiveDate>,
+    },
+    /// Run every pipeline on its cron schedule, unattended, until SIGTERM or Ctrl-C: limits per
+    /// host and overall, timeouts, memory budgets, retries, circuit breakers, and `/healthz` and
+    /// `/metrics` on `[scheduler].listen`. Several `satu serve` may share one PostgreSQL
+    /// warehouse: each tick runs once. Settings: `[scheduler]` in the README.
+    Serve,
+    /// Runs of one pipeline or all, newest first: outcome, counts, duration and error.
+    History {
+        /// Only this pipeline.
+        pipeline: Option<String>,
+        /// How many runs.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Close a pipeline's circuit (after fixing what made it fail), so `satu serve` runs it on
+    /// schedule again; with `--state`, also forget where its source was read up to, so the next
+    /// run reads everything again.
+    Reset {
+        /// The pipeline.
+        pipeline: String,
+        /// Also forget the source state (incremental cursor, snapshot position).
+        #[arg(long)]
+        state: bool,
     },
     /// Push landed data through the current transform into the warehouse, without touching the
     /// source: after fixing a pipeline's target, reprocess what the OPD already delivered.
@@ -152,7 +199,8 @@ enum Command {
         #[command(subcommand)]
         command: LandingCommand,
     },
-    /// Show the last run of every pipeline: when, result and row counts.
+    /// Show every pipeline: its last run (result and row counts), next scheduled run and
+    /// circuit state.
     Status {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -254,7 +302,50 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { pipelines, all } => {
+        Command::Serve => {
+            let Some(d) = load_checked(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
+            let wh: std::sync::Arc<dyn satu_warehouse::Warehouse> = open_warehouse(&d).await?.into();
+            wh.sync_metadata(&d).await.context("writing metadata to the warehouse")?;
+            let config = std::path::absolute(&cli.config).context("locating the deployment file")?;
+            let launcher = satu_scheduler::Launcher {
+                program: std::env::current_exe().context("locating the satu binary")?,
+                args: vec![
+                    "--config".into(),
+                    config.into(),
+                    "--log-format".into(),
+                    cli.log_format.name().into(),
+                    "--log".into(),
+                    cli.log.clone().into(),
+                ],
+            };
+            let stop = async {
+                let signal = shutdown_signal().await;
+                tracing::info!(signal, "received");
+            };
+            satu_scheduler::serve(d, wh, launcher, stop, |_| {}).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History { pipeline, limit, format } => {
+            let Some(d) = load_for_reading(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
+            let wh = open_warehouse(&d).await?;
+            print_runs(&wh.runs(pipeline.as_deref(), limit).await?, format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reset { pipeline, state } => {
+            let Some(d) = load_for_reading(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
+            if d.pipeline(&pipeline).is_none() {
+                eprintln!("error: no pipeline `{pipeline}` in {}", cli.config.display());
+                return Ok(ExitCode::from(exit::INVALID));
+            }
+            let wh = open_warehouse(&d).await?;
+            wh.reset(&pipeline, &satu_warehouse::timestamp(chrono::Utc::now()), state).await?;
+            println!(
+                "{pipeline}: circuit closed{}",
+                if state { "; source state forgotten: the next run reads everything" } else { "" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { pipelines, all, from } => {
             let Some(d) = load_checked(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
             let names: Vec<String> = if all {
                 d.pipelines.iter().map(|p| p.name.clone()).collect()
@@ -275,7 +366,7 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
             }
             let wh = open_warehouse(&d).await?;
             wh.sync_metadata(&d).await.context("writing metadata to the warehouse")?;
-            let mut failed = 0;
+            let (mut failed, mut retryable) = (0, 0);
             let mut run_ids = Vec::new();
             for name in &names {
                 let bar = progress.add(output::spinner(name));
@@ -285,7 +376,7 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
                         p.pipeline, p.counts.read, p.batches
                     ));
                 };
-                let run = satu_runtime::run_pipeline(&d, wh.as_ref(), name, &show);
+                let run = satu_runtime::run_pipeline(&d, wh.as_ref(), name, from, &show);
                 let report = tokio::select! {
                     report = run => report,
                     signal = shutdown_signal() => {
@@ -306,6 +397,7 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
                     ),
                     Err(e) => {
                         failed += 1;
+                        retryable += usize::from(e.retry() != satu_core::Retry::Never);
                         tracing::error!(pipeline = %name, kind = %e.kind(), error = %e, "run failed");
                     }
                 }
@@ -316,7 +408,11 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
                 runs.extend(wh.run(id).await?);
             }
             print_runs(&runs, Format::Table)?;
-            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(exit::RUN_FAILED) })
+            Ok(match failed {
+                0 => ExitCode::SUCCESS,
+                n if n == retryable => ExitCode::from(exit::RETRYABLE),
+                _ => ExitCode::from(exit::RUN_FAILED),
+            })
         }
         Command::Discover { pipeline, source, format } => {
             let built = match (&pipeline, source) {

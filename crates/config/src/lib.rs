@@ -9,9 +9,11 @@
 mod load;
 mod model;
 mod problems;
+mod scheduler;
 mod validate;
 
 pub use load::{interpolate, load, load_str, Loaded};
 pub use model::*;
 pub use problems::{deserialize_at, Problem, Problems};
+pub use scheduler::{parse_timezone, Misfire, SchedulerConfig, Span};
 pub use validate::parse_schedule;

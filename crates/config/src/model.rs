@@ -18,6 +18,8 @@ pub struct Deployment {
     pub defaults: Defaults,
     /// `[landing]`: where raw batches are kept.
     pub landing: LandingConfig,
+    /// `[scheduler]`: how `satu serve` runs the pipelines.
+    pub scheduler: crate::SchedulerConfig,
     /// `[[organisation]]`: the OPDs (data producers) and the walidata.
     pub organisations: Vec<Organisation>,
     /// `[[dataset]]`: what each OPD delivers.
@@ -341,6 +343,10 @@ pub struct PipelineOf<T> {
     /// Free text description.
     #[serde(default)]
     pub description: Option<String>,
+    /// Under `satu serve`, stop a run still going after this long (`90m`, `2h`); default
+    /// `[scheduler].timeout`.
+    #[serde(default)]
+    pub timeout: Option<crate::Span>,
     /// Most rows per batch; default `[defaults].batch_rows`.
     #[serde(default)]
     pub batch_rows: Option<usize>,
@@ -374,6 +380,7 @@ impl<T> PipelineOf<T> {
             opd: self.opd,
             schedule: self.schedule,
             description: self.description,
+            timeout: self.timeout,
             batch_rows: self.batch_rows,
             source: self.source,
             skip: self.skip,

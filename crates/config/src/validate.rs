@@ -8,8 +8,17 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-const SECTIONS: [&str; 8] =
-    ["warehouse", "defaults", "landing", "organisation", "dataset", "indicator", "dimension", "pipeline"];
+const SECTIONS: [&str; 9] = [
+    "warehouse",
+    "defaults",
+    "landing",
+    "scheduler",
+    "organisation",
+    "dataset",
+    "indicator",
+    "dimension",
+    "pipeline",
+];
 
 /// A deployment with nothing in it, for files that could not be read at all.
 pub(crate) fn empty(base_dir: PathBuf) -> Deployment {
@@ -18,6 +27,7 @@ pub(crate) fn empty(base_dir: PathBuf) -> Deployment {
         warehouse: WarehouseConfig::default(),
         defaults: Defaults::default(),
         landing: LandingConfig::default(),
+        scheduler: crate::SchedulerConfig::default(),
         organisations: vec![],
         datasets: vec![],
         indicators: vec![],
@@ -26,11 +36,40 @@ pub(crate) fn empty(base_dir: PathBuf) -> Deployment {
     }
 }
 
-/// Parses a cron schedule: 6 or 7 fields (with seconds), or the classic 5 (minute first).
+/// Parses a cron schedule: 6 or 7 fields (with seconds), or the classic 5 (minute first, where
+/// day-of-week numbers mean 0 or 7 = Sunday, 1 = Monday, as in crontab).
 pub fn parse_schedule(expr: &str) -> Result<cron::Schedule, String> {
-    let fields = expr.split_whitespace().count();
-    let full = if fields == 5 { format!("0 {expr}") } else { expr.to_string() };
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let full = match fields.as_slice() {
+        [min, hour, dom, month, dow] => format!("0 {min} {hour} {dom} {month} {}", crontab_days(dow)),
+        _ => expr.to_string(),
+    };
     cron::Schedule::from_str(&full).map_err(|e| format!("invalid cron schedule `{expr}`: {e}"))
+}
+
+/// Crontab's day-of-week numbers as names (the cron crate numbers Sunday 1): `1-5` → `MON-FRI`.
+/// Step values (`*/2`) stay numbers.
+fn crontab_days(field: &str) -> String {
+    const DAYS: [&str; 8] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
+    let mut out = String::new();
+    let mut digits = String::new();
+    let mut after_slash = false;
+    for c in field.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        if !digits.is_empty() {
+            let day = digits.parse::<usize>().ok().and_then(|n| DAYS.get(n)).filter(|_| !after_slash);
+            out.push_str(day.copied().unwrap_or(&digits));
+            digits.clear();
+        }
+        after_slash = c == '/';
+        if c != ' ' {
+            out.push(c);
+        }
+    }
+    out
 }
 
 pub(crate) fn validate(value: &Value, base_dir: &Path, problems: &mut Problems) -> Deployment {
@@ -52,6 +91,9 @@ pub(crate) fn validate(value: &Value, base_dir: &Path, problems: &mut Problems) 
     }
     if let Some(v) = root.get("landing") {
         d.landing = deserialize_at(v, "landing", problems).unwrap_or_default();
+    }
+    if let Some(v) = root.get("scheduler") {
+        d.scheduler = deserialize_at(v, "scheduler", problems).unwrap_or_default();
     }
     d.organisations = items(root, "organisation", problems);
     d.datasets = items(root, "dataset", problems);
@@ -204,6 +246,21 @@ fn check_defaults(d: &Deployment, problems: &mut Problems) {
         problems.push("defaults.schedule", e);
     }
     check_batch_rows(d.defaults.batch_rows, "defaults.batch_rows", problems);
+    let s = &d.scheduler;
+    if let Err(e) = crate::parse_timezone(&s.timezone) {
+        problems.push("scheduler.timezone", e);
+    }
+    for (n, key) in [(s.concurrency, "concurrency"), (s.per_host, "per_host")] {
+        if n == 0 {
+            problems.push(format!("scheduler.{key}"), "must be at least 1");
+        }
+    }
+    if s.circuit_after == 0 {
+        problems.push("scheduler.circuit_after", "must be at least 1");
+    }
+    if !s.listen.is_empty() && s.listen.parse::<std::net::SocketAddr>().is_err() {
+        problems.push("scheduler.listen", format!("`{}` is not an address like 127.0.0.1:9464", s.listen));
+    }
 }
 
 fn check_batch_rows(n: usize, path: &str, problems: &mut Problems) {
@@ -364,6 +421,22 @@ fn check_target(d: &Deployment, known: &Known, t: &Target, at: &str, problems: &
             join(at, "periode"),
             "`bulan`, `triwulan` and `semester` need `tahun`, and only one of them may be given",
         );
+    }
+}
+
+#[cfg(test)]
+mod crontab_tests {
+    use super::*;
+
+    #[test]
+    fn crontab_day_numbers_mean_what_crontab_says() {
+        assert_eq!(crontab_days("1-5"), "MON-FRI");
+        assert_eq!(crontab_days("0,6"), "SUN,SAT");
+        assert_eq!(crontab_days("7"), "SUN");
+        assert_eq!(crontab_days("*/2"), "*/2");
+        assert_eq!(crontab_days("1-5/2"), "MON-FRI/2");
+        assert_eq!(crontab_days("*"), "*");
+        assert!(parse_schedule("30 23 * * 1").is_ok());
     }
 }
 

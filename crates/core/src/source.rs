@@ -33,6 +33,9 @@ pub struct ReadContext {
     pub batch_rows: usize,
     /// The committed state of the previous run, to resume from.
     pub state: Option<SourceState>,
+    /// A backfill (`satu run --from DATE`): incremental sources read from this date instead of
+    /// their saved position; other sources refuse it.
+    pub from: Option<chrono::NaiveDate>,
 }
 
 /// A column as a source describes it.
@@ -76,6 +79,11 @@ pub trait Source: Send {
     async fn check(&mut self) -> Result<(), SourceError>;
     /// Tables/resources with their columns, types, keys and row estimates.
     async fn discover(&mut self) -> Result<Catalog, SourceError>;
+    /// Whether the source honours [`ReadContext::from`] (a backfill); those that do not are
+    /// never asked.
+    fn backfills(&self) -> bool {
+        false
+    }
     /// The primary key of the table read, where the source has one (for schema-drift control).
     async fn primary_key(&mut self) -> Result<Option<Vec<String>>, SourceError> {
         Ok(None)

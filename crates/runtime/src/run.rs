@@ -45,9 +45,10 @@ pub async fn run_pipeline(
     d: &Deployment,
     warehouse: &dyn Warehouse,
     name: &str,
+    from: Option<chrono::NaiveDate>,
     progress: &(dyn Fn(&Progress) + Sync),
 ) -> RunReport {
-    execute(d, warehouse, name, Input::Source, progress).await
+    execute(d, warehouse, name, Input::Source { from }, progress).await
 }
 
 /// Pushes landed runs of a canonical pipeline through the current transform into the warehouse,
@@ -65,8 +66,8 @@ pub async fn replay_pipeline(
 
 /// Where a run's rows come from.
 enum Input {
-    /// The pipeline's source.
-    Source,
+    /// The pipeline's source: from its saved state, or, for a backfill, from a date.
+    Source { from: Option<chrono::NaiveDate> },
     /// One landed run directory.
     Replay(PathBuf),
 }
@@ -148,10 +149,18 @@ async fn run_inner(
         );
         return Err(RuntimeError::Config(p));
     }
-    let mut source: Box<dyn satu_core::Source> = match input {
-        Input::Source => build_source(d, pipeline).map_err(RuntimeError::Config)?,
-        Input::Replay(run) => Box::new(satu_landing::LandedSource::new(vec![run])),
+    let (mut source, from): (Box<dyn satu_core::Source>, _) = match input {
+        Input::Source { from } => (build_source(d, pipeline).map_err(RuntimeError::Config)?, from),
+        Input::Replay(run) => (Box::new(satu_landing::LandedSource::new(vec![run])), None),
     };
+    if from.is_some() && !source.backfills() {
+        let mut p = satu_config::Problems::default();
+        p.push(
+            format!("{}.source", pipeline.at),
+            "--from backfills incremental database sources (with a `cursor`); this source reads everything each run",
+        );
+        return Err(RuntimeError::Config(p));
+    }
     let mut sink = match (&pipeline.target, &pipeline.entity) {
         (Some(target), _) => {
             let mapper = Some(Box::new(Mapper::new(d, pipeline).map_err(RuntimeError::Config)?));
@@ -183,6 +192,7 @@ async fn run_inner(
         pipeline: name.to_string(),
         batch_rows: pipeline.batch_rows.unwrap_or(d.defaults.batch_rows),
         state,
+        from,
     };
     let key = if replay { None } else { source.primary_key().await? };
     let mut batches = source.read(cx);
@@ -333,6 +343,7 @@ async fn detect_deletes(
         pipeline: pipeline.name.clone(),
         batch_rows: pipeline.batch_rows.unwrap_or(d.defaults.batch_rows).max(10_000),
         state: None,
+        from: None,
     };
     let mut keys = source.keys(cx);
     while let Some(batch) = keys.next().await {

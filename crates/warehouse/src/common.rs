@@ -596,3 +596,217 @@ macro_rules! drift_history {
         $crate::QueryResult { columns: columns.iter().map(|c| c.to_string()).collect(), rows: out }
     }};
 }
+
+/// The runs of one pipeline (`Some`) or all, newest first, at most `$limit`.
+macro_rules! run_history {
+    ($pool:expr, $dialect:expr, $pipeline:expr, $limit:expr) => {{
+        let pipeline: Option<&str> = $pipeline;
+        let filter = if pipeline.is_some() { "WHERE pipeline = $2" } else { "" };
+        let sql = format!("SELECT {} FROM etl.run {filter} ORDER BY id DESC LIMIT $1", $dialect.run_columns);
+        let mut q = sqlx::query(&sql).bind(i64::from($limit));
+        if let Some(p) = pipeline {
+            q = q.bind(p);
+        }
+        let rows = q.fetch_all($pool).await?;
+        rows.iter().map($crate::common::run_record).collect::<Result<Vec<_>, _>>()?
+    }};
+}
+
+/// The latest successful run of every pipeline.
+macro_rules! last_successes {
+    ($pool:expr, $dialect:expr) => {{
+        let sql = format!(
+            "SELECT {} FROM etl.run WHERE id IN \
+             (SELECT max(id) FROM etl.run WHERE status = 'success' GROUP BY pipeline) ORDER BY pipeline",
+            $dialect.run_columns
+        );
+        let rows = sqlx::query(&sql).fetch_all($pool).await?;
+        rows.iter().map($crate::common::run_record).collect::<Result<Vec<_>, _>>()?
+    }};
+}
+
+/// Rejected rows of run `$run_id` by rule.
+macro_rules! reject_reasons {
+    ($pool:expr, $run_id:expr) => {{
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT rule, count(*) AS n FROM etl.reject WHERE run_id = $1 GROUP BY rule ORDER BY n DESC, rule",
+        )
+        .bind($run_id)
+        .fetch_all($pool)
+        .await?;
+        rows.into_iter().map(|(rule, n)| (rule, n as u64)).collect()
+    }};
+}
+
+/// Closes the running runs of `$pipeline` as failed.
+macro_rules! abandon_runs {
+    ($pool:expr, $dialect:expr, $pipeline:expr, $reason:expr) => {{
+        sqlx::query(&format!(
+            "UPDATE etl.run SET status = 'failed', finished_at = {}, error = $2 \
+             WHERE pipeline = $1 AND status = 'running'",
+            $dialect.now
+        ))
+        .bind($pipeline)
+        .bind($reason)
+        .execute($pool)
+        .await?;
+    }};
+}
+
+/// Claims a tick (see `Warehouse::claim_tick`): inserts it, or takes it over when its lease ran
+/// out unfinished. Whether a row was written says who won.
+macro_rules! claim_tick {
+    ($pool:expr, $pipeline:expr, $at:expr, $owner:expr, $now:expr, $lease_until:expr) => {{
+        let done = sqlx::query(
+            "INSERT INTO etl.tick AS t (pipeline, scheduled_for, owner, lease_until) VALUES ($1, $2, $3, $5) \
+             ON CONFLICT (pipeline, scheduled_for) DO UPDATE SET owner = excluded.owner, \
+             lease_until = excluded.lease_until \
+             WHERE t.finished_at IS NULL AND t.lease_until < $4",
+        )
+        .bind($pipeline)
+        .bind($at)
+        .bind($owner)
+        .bind($now)
+        .bind($lease_until)
+        .execute($pool)
+        .await?;
+        done.rows_affected() == 1
+    }};
+}
+
+/// Extends the leases of `$owner`'s unfinished ticks.
+macro_rules! renew_ticks {
+    ($pool:expr, $owner:expr, $lease_until:expr) => {{
+        sqlx::query("UPDATE etl.tick SET lease_until = $2 WHERE owner = $1 AND finished_at IS NULL")
+            .bind($owner)
+            .bind($lease_until)
+            .execute($pool)
+            .await?;
+    }};
+}
+
+/// Finishes or releases a tick (see `Warehouse::release_tick`).
+macro_rules! release_tick {
+    ($pool:expr, $pipeline:expr, $at:expr, $owner:expr, $now:expr, $outcome:expr) => {{
+        let outcome: Option<&str> = $outcome;
+        let sql = if outcome.is_some() {
+            "UPDATE etl.tick SET finished_at = $4, outcome = $5 \
+             WHERE pipeline = $1 AND scheduled_for = $2 AND owner = $3"
+        } else {
+            "UPDATE etl.tick SET lease_until = $4 \
+             WHERE pipeline = $1 AND scheduled_for = $2 AND owner = $3 AND finished_at IS NULL"
+        };
+        let mut q = sqlx::query(sql).bind($pipeline).bind($at).bind($owner).bind($now);
+        if let Some(o) = outcome {
+            q = q.bind(o);
+        }
+        q.execute($pool).await?;
+    }};
+}
+
+/// Ticks as `Tick` records, from rows of (pipeline, scheduled_for, finished).
+pub(crate) fn ticks(rows: Vec<(String, String, bool)>) -> Vec<crate::Tick> {
+    rows.into_iter()
+        .map(|(pipeline, scheduled_for, finished)| crate::Tick { pipeline, scheduled_for, finished })
+        .collect()
+}
+
+/// Unfinished ticks whose lease ran out.
+macro_rules! expired_ticks {
+    ($pool:expr, $now:expr) => {{
+        let rows: Vec<(String, String, bool)> = sqlx::query_as(
+            "SELECT pipeline, scheduled_for, false FROM etl.tick \
+             WHERE finished_at IS NULL AND lease_until < $1 ORDER BY scheduled_for",
+        )
+        .bind($now)
+        .fetch_all($pool)
+        .await?;
+        $crate::common::ticks(rows)
+    }};
+}
+
+/// The latest tick of `$pipeline`.
+macro_rules! last_tick {
+    ($pool:expr, $pipeline:expr) => {{
+        let rows: Vec<(String, String, bool)> = sqlx::query_as(
+            "SELECT pipeline, scheduled_for, finished_at IS NOT NULL FROM etl.tick \
+             WHERE pipeline = $1 ORDER BY scheduled_for DESC LIMIT 1",
+        )
+        .bind($pipeline)
+        .fetch_all($pool)
+        .await?;
+        $crate::common::ticks(rows).pop()
+    }};
+}
+
+/// The columns of `etl.circuit`, in `Circuit` order.
+pub(crate) const CIRCUIT_COLUMNS: &str = "pipeline, failures, opened_at, last_error, updated_at";
+
+/// A `Circuit` from a row of `CIRCUIT_COLUMNS`.
+pub(crate) fn circuit((pipeline, failures, opened_at, last_error, updated_at): CircuitRow) -> crate::Circuit {
+    crate::Circuit { pipeline, failures: failures.max(0) as u32, opened_at, last_error, updated_at }
+}
+
+/// A row of `CIRCUIT_COLUMNS`.
+pub(crate) type CircuitRow = (String, i32, Option<String>, Option<String>, String);
+
+/// Records a tick's result in `etl.circuit` (see `Warehouse::record_outcome`).
+macro_rules! record_outcome {
+    ($pool:expr, $pipeline:expr, $now:expr, $error:expr, $open_after:expr) => {{
+        let error: Option<&str> = $error;
+        let sql = if error.is_none() {
+            format!(
+                "INSERT INTO etl.circuit AS c (pipeline, failures, updated_at) VALUES ($1, 0, $2) \
+                 ON CONFLICT (pipeline) DO UPDATE SET failures = 0, opened_at = NULL, last_error = NULL, \
+                 updated_at = excluded.updated_at RETURNING {}",
+                $crate::common::CIRCUIT_COLUMNS
+            )
+        } else {
+            format!(
+                "INSERT INTO etl.circuit AS c (pipeline, failures, opened_at, last_error, updated_at) \
+                 VALUES ($1, 1, CASE WHEN $4 <= 1 THEN $2 END, $3, $2) \
+                 ON CONFLICT (pipeline) DO UPDATE SET failures = c.failures + 1, \
+                 opened_at = COALESCE(c.opened_at, \
+                   CASE WHEN c.failures + 1 >= $4 THEN excluded.updated_at END), \
+                 last_error = excluded.last_error, updated_at = excluded.updated_at RETURNING {}",
+                $crate::common::CIRCUIT_COLUMNS
+            )
+        };
+        let mut q = sqlx::query_as::<_, $crate::common::CircuitRow>(&sql).bind($pipeline).bind($now);
+        if let Some(e) = error {
+            q = q.bind(e).bind(i32::try_from($open_after).unwrap_or(i32::MAX));
+        }
+        $crate::common::circuit(q.fetch_one($pool).await?)
+    }};
+}
+
+/// Every recorded circuit.
+macro_rules! circuits {
+    ($pool:expr) => {{
+        let sql = format!("SELECT {} FROM etl.circuit ORDER BY pipeline", $crate::common::CIRCUIT_COLUMNS);
+        let rows: Vec<$crate::common::CircuitRow> = sqlx::query_as(&sql).fetch_all($pool).await?;
+        rows.into_iter().map($crate::common::circuit).collect()
+    }};
+}
+
+/// Closes a circuit and, with `$state`, drops the source state.
+macro_rules! reset_pipeline {
+    ($pool:expr, $pipeline:expr, $now:expr, $state:expr) => {{
+        let mut tx = $pool.begin().await?;
+        sqlx::query(
+            "UPDATE etl.circuit SET failures = 0, opened_at = NULL, last_error = NULL, updated_at = $2 \
+             WHERE pipeline = $1",
+        )
+        .bind($pipeline)
+        .bind($now)
+        .execute(&mut *tx)
+        .await?;
+        if $state {
+            sqlx::query("DELETE FROM etl.state WHERE pipeline = $1")
+                .bind($pipeline)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    }};
+}

@@ -153,6 +153,38 @@ pub struct RunRecord {
     pub error: Option<String>,
 }
 
+/// A pipeline's circuit breaker, as recorded in `etl.circuit`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Circuit {
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Consecutive failed ticks.
+    pub failures: u32,
+    /// Since when the circuit is open (UTC RFC 3339); `None` while closed.
+    pub opened_at: Option<String>,
+    /// The error of the last failure.
+    pub last_error: Option<String>,
+    /// The last failure, probe or reset.
+    pub updated_at: String,
+}
+
+/// A scheduler tick as recorded in `etl.tick`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tick {
+    /// Pipeline name.
+    pub pipeline: String,
+    /// The cron tick, UTC RFC 3339.
+    pub scheduled_for: String,
+    /// Whether its run (with retries) ended.
+    pub finished: bool,
+}
+
+/// The current instant as the scheduler tables store it: UTC RFC 3339 with milliseconds, which
+/// sorts as text.
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
 /// The result of `satu query`: column names and rows of JSON values.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct QueryResult {
@@ -220,6 +252,55 @@ pub trait Warehouse: Send + Sync {
     async fn run(&self, run_id: i64) -> Result<Option<RunRecord>, WarehouseError>;
     /// The latest run of each pipeline.
     async fn last_runs(&self) -> Result<Vec<RunRecord>, WarehouseError>;
+    /// The runs of one pipeline or all, newest first, at most `limit`.
+    async fn runs(&self, pipeline: Option<&str>, limit: u32) -> Result<Vec<RunRecord>, WarehouseError>;
+    /// The latest successful run of each pipeline.
+    async fn last_successes(&self) -> Result<Vec<RunRecord>, WarehouseError>;
+    /// Rejected rows of a run by rule, most frequent first.
+    async fn reject_reasons(&self, run_id: i64) -> Result<Vec<(String, u64)>, WarehouseError>;
+    /// Closes the `running` runs of a pipeline as failed with `reason` (its process was stopped
+    /// from outside: a timeout, a memory budget).
+    async fn abandon_runs(&self, pipeline: &str, reason: &str) -> Result<(), WarehouseError>;
+    /// Claims tick `scheduled_for` of `pipeline` for `owner` until `lease_until`; true when this
+    /// caller got it: nobody held it, or its holder's lease ran out (at `now`) before it finished.
+    async fn claim_tick(
+        &self,
+        pipeline: &str,
+        scheduled_for: &str,
+        owner: &str,
+        now: &str,
+        lease_until: &str,
+    ) -> Result<bool, WarehouseError>;
+    /// Extends the lease of every unfinished tick `owner` holds.
+    async fn renew_ticks(&self, owner: &str, lease_until: &str) -> Result<(), WarehouseError>;
+    /// Ends `owner`'s hold on a tick: finished with `outcome`, or, without one, released at
+    /// `now` for another scheduler (or the next start) to take over.
+    async fn release_tick(
+        &self,
+        pipeline: &str,
+        scheduled_for: &str,
+        owner: &str,
+        now: &str,
+        outcome: Option<&str>,
+    ) -> Result<(), WarehouseError>;
+    /// Unfinished ticks whose lease ran out before `now`: their scheduler died.
+    async fn expired_ticks(&self, now: &str) -> Result<Vec<Tick>, WarehouseError>;
+    /// The latest tick of a pipeline.
+    async fn last_tick(&self, pipeline: &str) -> Result<Option<Tick>, WarehouseError>;
+    /// Records a tick's result in the pipeline's circuit: a success closes it; a failure counts,
+    /// and opens it at `open_after` consecutive failures.
+    async fn record_outcome(
+        &self,
+        pipeline: &str,
+        now: &str,
+        error: Option<&str>,
+        open_after: u32,
+    ) -> Result<Circuit, WarehouseError>;
+    /// The circuit of every pipeline that has one.
+    async fn circuits(&self) -> Result<Vec<Circuit>, WarehouseError>;
+    /// Closes a pipeline's circuit and, with `state`, forgets its source state (the next run
+    /// reads everything again).
+    async fn reset(&self, pipeline: &str, now: &str, state: bool) -> Result<(), WarehouseError>;
     /// Runs one read-only SQL statement.
     async fn query(&self, sql: &str) -> Result<QueryResult, WarehouseError>;
 }

@@ -9,7 +9,8 @@ use crate::common::{
     REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
 };
 use crate::{
-    BatchLoad, DriftRecord, EntityLoad, MigrationReport, QueryResult, RunRecord, Warehouse, WarehouseError,
+    BatchLoad, Circuit, DriftRecord, EntityLoad, MigrationReport, QueryResult, RunRecord, Tick, Warehouse,
+    WarehouseError,
 };
 use polars::prelude::DataFrame;
 use satu_config::{ColumnType, Deployment, EntityTarget, SyncMode};
@@ -531,6 +532,78 @@ impl Warehouse for PostgresWarehouse {
 
     async fn last_runs(&self) -> Result<Vec<RunRecord>, WarehouseError> {
         Ok(fetch_runs!(&self.read_pool, DIALECT, None))
+    }
+
+    async fn runs(&self, pipeline: Option<&str>, limit: u32) -> Result<Vec<RunRecord>, WarehouseError> {
+        Ok(run_history!(&self.read_pool, DIALECT, pipeline, limit))
+    }
+
+    async fn last_successes(&self) -> Result<Vec<RunRecord>, WarehouseError> {
+        Ok(last_successes!(&self.read_pool, DIALECT))
+    }
+
+    async fn reject_reasons(&self, run_id: i64) -> Result<Vec<(String, u64)>, WarehouseError> {
+        Ok(reject_reasons!(&self.read_pool, run_id))
+    }
+
+    async fn abandon_runs(&self, pipeline: &str, reason: &str) -> Result<(), WarehouseError> {
+        abandon_runs!(&self.pool, DIALECT, pipeline, reason);
+        Ok(())
+    }
+
+    async fn claim_tick(
+        &self,
+        pipeline: &str,
+        scheduled_for: &str,
+        owner: &str,
+        now: &str,
+        lease_until: &str,
+    ) -> Result<bool, WarehouseError> {
+        Ok(claim_tick!(&self.pool, pipeline, scheduled_for, owner, now, lease_until))
+    }
+
+    async fn renew_ticks(&self, owner: &str, lease_until: &str) -> Result<(), WarehouseError> {
+        renew_ticks!(&self.pool, owner, lease_until);
+        Ok(())
+    }
+
+    async fn release_tick(
+        &self,
+        pipeline: &str,
+        scheduled_for: &str,
+        owner: &str,
+        now: &str,
+        outcome: Option<&str>,
+    ) -> Result<(), WarehouseError> {
+        release_tick!(&self.pool, pipeline, scheduled_for, owner, now, outcome);
+        Ok(())
+    }
+
+    async fn expired_ticks(&self, now: &str) -> Result<Vec<Tick>, WarehouseError> {
+        Ok(expired_ticks!(&self.pool, now))
+    }
+
+    async fn last_tick(&self, pipeline: &str) -> Result<Option<Tick>, WarehouseError> {
+        Ok(last_tick!(&self.pool, pipeline))
+    }
+
+    async fn record_outcome(
+        &self,
+        pipeline: &str,
+        now: &str,
+        error: Option<&str>,
+        open_after: u32,
+    ) -> Result<Circuit, WarehouseError> {
+        Ok(record_outcome!(&self.pool, pipeline, now, error, open_after))
+    }
+
+    async fn circuits(&self) -> Result<Vec<Circuit>, WarehouseError> {
+        Ok(circuits!(&self.read_pool))
+    }
+
+    async fn reset(&self, pipeline: &str, now: &str, state: bool) -> Result<(), WarehouseError> {
+        reset_pipeline!(self.pool, pipeline, now, state);
+        Ok(())
     }
 
     async fn query(&self, sql: &str) -> Result<QueryResult, WarehouseError> {
