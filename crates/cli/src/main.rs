@@ -100,6 +100,17 @@ impl LogFormat {
     }
 }
 
+/// Formats of `satu report`.
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    /// An aligned table.
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// One self-contained HTML page.
+    Html,
+}
+
 #[derive(Subcommand)]
 enum LandingCommand {
     /// Show a landed run (`landing/<pipeline>/<date>/<run>`) or file: its manifest, the schema
@@ -205,6 +216,17 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+    /// The walidata report: per OPD, its pipelines and datasets, the last successful delivery,
+    /// freshness against each dataset's frequency (on time / late / never delivered), the last
+    /// run's outcome and why rows were rejected. `--format html` writes one self-contained page.
+    Report {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
     /// Run one read-only SQL statement on the warehouse, e.g.
     /// `SELECT w.nama, o.nilai FROM dw.observasi o JOIN ref.wilayah w ON w.kode = o.kode_wilayah`.
@@ -517,23 +539,53 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
         Command::Status { format } => {
             let Some(d) = load_for_reading(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
             let wh = open_warehouse(&d).await?;
-            let mut runs = wh.last_runs().await?;
-            // Pipelines in the config that never ran are shown too.
-            for p in &d.pipelines {
-                if !runs.iter().any(|r| r.pipeline == p.name) {
-                    runs.push(satu_warehouse::RunRecord {
-                        id: 0,
-                        pipeline: p.name.clone(),
-                        started_at: String::new(),
-                        finished_at: None,
-                        status: "never run".into(),
-                        mode: String::new(),
-                        counts: Default::default(),
-                        error: None,
-                    });
+            let runs = wh.last_runs().await?;
+            let circuits = wh.circuits().await?;
+            let timetable = satu_scheduler::Timetable::new(&d).ok();
+            let now = chrono::Utc::now();
+            let rows: Vec<output::StatusRow> = d
+                .pipelines
+                .iter()
+                .map(|p| output::StatusRow {
+                    pipeline: p.name.clone(),
+                    last: runs.iter().find(|r| r.pipeline == p.name).cloned(),
+                    next: timetable.as_ref().and_then(|t| t.next_after(&p.name, now)),
+                    circuit: circuits.iter().find(|c| c.pipeline == p.name).cloned(),
+                })
+                .collect();
+            output::print_status(&rows, format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { format, output } => {
+            let Some(d) = load_for_reading(&cli.config) else { return Ok(ExitCode::from(exit::INVALID)) };
+            let wh = open_warehouse(&d).await?;
+            let report = satu_report::build(&d, wh.as_ref(), chrono::Utc::now()).await?;
+            let text = match format {
+                ReportFormat::Table => {
+                    let mut table = comfy_table::Table::new();
+                    table
+                        .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+                        .set_header(satu_report::Report::COLUMNS);
+                    for mut row in report.rows() {
+                        row[4] = row[4].chars().take(16).collect::<String>().replace('T', " ");
+                        for long in [10, 11] {
+                            row[long] = row[long].chars().take(60).collect();
+                        }
+                        table.add_row(row);
+                    }
+                    let (on_time, late, never) = report.tally();
+                    format!("{table}\n{on_time} on time, {late} late, {never} never delivered\n")
                 }
+                ReportFormat::Csv => report.csv()?,
+                ReportFormat::Html => report.html(),
+            };
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("report written to {}", path.display());
+                }
+                None => print!("{text}"),
             }
-            print_runs(&runs, format)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Query { sql, format } => {

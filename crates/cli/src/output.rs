@@ -22,7 +22,9 @@ pub fn init_tracing(format: LogFormat, filter: &str, progress: indicatif::MultiP
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let writer = move || ProgressWriter(progress.clone());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    // Colours only on a terminal: not in files, pipes or the journal.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
     match format {
         LogFormat::Human => builder.with_target(false).init(),
         LogFormat::Json => builder.json().init(),
@@ -105,6 +107,7 @@ pub fn print_runs(runs: &[RunRecord], format: Format) -> anyhow::Result<()> {
         "run",
         "started_at",
         "finished_at",
+        "seconds",
         "read",
         "inserted",
         "updated",
@@ -129,6 +132,7 @@ pub fn print_runs(runs: &[RunRecord], format: Format) -> anyhow::Result<()> {
                 r.id.into(),
                 r.started_at.clone().into(),
                 r.finished_at.clone().unwrap_or_default().into(),
+                seconds(r).map_or(serde_json::Value::Null, Into::into),
                 c.read.into(),
                 c.inserted.into(),
                 c.updated.into(),
@@ -153,6 +157,7 @@ pub fn print_runs(runs: &[RunRecord], format: Format) -> anyhow::Result<()> {
                 "status",
                 "run",
                 "started (UTC)",
+                "secs",
                 "read",
                 "ins",
                 "upd",
@@ -171,6 +176,9 @@ pub fn print_runs(runs: &[RunRecord], format: Format) -> anyhow::Result<()> {
                 }
                 cells[3] = cells[3].chars().take(19).collect::<String>().replace('T', " ");
                 cells.remove(4);
+                if let Ok(secs) = cells[4].parse::<f64>() {
+                    cells[4] = format!("{secs:.1}");
+                }
                 table.add_row(cells);
             }
             writeln!(std::io::stdout().lock(), "{table}")?;
@@ -197,4 +205,77 @@ pub fn print_catalog(catalog: &satu_core::Catalog, format: Format) -> anyhow::Re
         }
     }
     print_query(&QueryResult { columns: columns.iter().map(|s| s.to_string()).collect(), rows }, format)
+}
+
+/// How long a finished run took, in seconds.
+fn seconds(r: &RunRecord) -> Option<f64> {
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    let (start, end) = (parse(&r.started_at)?, parse(r.finished_at.as_deref()?)?);
+    Some((end - start).num_milliseconds() as f64 / 1000.0)
+}
+
+/// One line of `satu status`.
+pub struct StatusRow {
+    /// The pipeline.
+    pub pipeline: String,
+    /// Its latest run, if any.
+    pub last: Option<RunRecord>,
+    /// Its next scheduled tick, in the deployment's zone.
+    pub next: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Its circuit, once the scheduler recorded one.
+    pub circuit: Option<satu_warehouse::Circuit>,
+}
+
+/// Prints `satu status`: last run, next run and circuit of every pipeline.
+pub fn print_status(rows: &[StatusRow], format: Format) -> anyhow::Result<()> {
+    let columns = [
+        "pipeline", "status", "run", "finished", "read", "loaded", "rejected", "next_run", "circuit", "error",
+    ];
+    let table = matches!(format, Format::Table);
+    let rows = rows
+        .iter()
+        .map(|s| {
+            let (status, run, finished, c, error) = match &s.last {
+                Some(r) => (r.status.clone(), r.id.into(), r.finished_at.clone(), r.counts, r.error.clone()),
+                None => ("never run".into(), serde_json::Value::Null, None, Default::default(), None),
+            };
+            let circuit = match &s.circuit {
+                Some(c) if c.opened_at.is_some() => {
+                    format!(
+                        "open since {} ({} failures)",
+                        short_time(c.opened_at.as_deref(), table),
+                        c.failures
+                    )
+                }
+                Some(c) if c.failures > 0 => format!("closed ({} failed)", c.failures),
+                _ => "closed".into(),
+            };
+            let next =
+                s.next
+                    .map(|t| if table { t.format("%Y-%m-%d %H:%M %:z").to_string() } else { t.to_rfc3339() });
+            vec![
+                s.pipeline.clone().into(),
+                status.into(),
+                run,
+                short_time(finished.as_deref(), table).into(),
+                c.read.into(),
+                (c.inserted + c.updated + c.unchanged).into(),
+                c.rejected.into(),
+                next.into(),
+                circuit.into(),
+                error.map(|e| if table { e.chars().take(80).collect() } else { e }).into(),
+            ]
+        })
+        .collect();
+    print_query(&QueryResult { columns: columns.iter().map(|s| s.to_string()).collect(), rows }, format)
+}
+
+/// A UTC timestamp as a table shows it (`2026-11-22 02:00`), or whole for CSV and JSON.
+fn short_time(t: Option<&str>, table: bool) -> String {
+    let t = t.unwrap_or_default();
+    if table {
+        t.chars().take(16).collect::<String>().replace('T', " ")
+    } else {
+        t.to_string()
+    }
 }

@@ -298,6 +298,8 @@ pub(crate) fn no_keys_listed(e: &satu_config::EntityTarget, rows: i64) -> crate:
 
 /// What differs between the backends in the bookkeeping SQL below; the rest is shared.
 pub(crate) struct Dialect {
+    /// The statement that opens a write transaction.
+    pub begin: &'static str,
     /// The current instant, as the backend stores it.
     pub now: &'static str,
     /// The current instant as RFC 3339 text.
@@ -433,7 +435,7 @@ macro_rules! prepare_entity {
     ($pool:expr, $dialect:expr, $entity:expr, $fresh:expr, $create:expr) => {{
         let e: &satu_config::EntityTarget = $entity;
         let create = $create;
-        let mut tx = $pool.begin().await?;
+        let mut tx = $pool.begin_with($dialect.begin).await?;
         let existing: Vec<String> =
             sqlx::query_scalar($dialect.table_columns).bind(&e.table).fetch_all(&mut *tx).await?;
         if existing.is_empty() {
@@ -473,7 +475,7 @@ macro_rules! mark_deleted {
             .primary_key
             .first()
             .ok_or_else(|| $crate::WarehouseError::Config("delete detection needs a key".into()))?;
-        let mut tx = $pool.begin().await?;
+        let mut tx = $pool.begin_with($dialect.begin).await?;
         let listed: i64 = sqlx::query_scalar("SELECT count(*) FROM etl.kunci_sumber WHERE run_id = $1")
             .bind($run_id)
             .fetch_one(&mut *tx)
@@ -540,7 +542,7 @@ macro_rules! last_schema {
 /// Stores a run's drift records and, when accepted, its schema as the new baseline.
 macro_rules! record_schema {
     ($pool:expr, $dialect:expr, $pipeline:expr, $run_id:expr, $accepted:expr, $changes:expr) => {{
-        let mut tx = $pool.begin().await?;
+        let mut tx = $pool.begin_with($dialect.begin).await?;
         if let Some(columns) = $accepted {
             let json = serde_json::to_string(columns).map_err(|e| $crate::WarehouseError::Batch(e.to_string()))?;
             sqlx::query(&format!(
@@ -791,8 +793,8 @@ macro_rules! circuits {
 
 /// Closes a circuit and, with `$state`, drops the source state.
 macro_rules! reset_pipeline {
-    ($pool:expr, $pipeline:expr, $now:expr, $state:expr) => {{
-        let mut tx = $pool.begin().await?;
+    ($pool:expr, $dialect:expr, $pipeline:expr, $now:expr, $state:expr) => {{
+        let mut tx = $pool.begin_with($dialect.begin).await?;
         sqlx::query(
             "UPDATE etl.circuit SET failures = 0, opened_at = NULL, last_error = NULL, updated_at = $2 \
              WHERE pipeline = $1",

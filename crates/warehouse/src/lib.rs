@@ -44,6 +44,7 @@ impl WarehouseError {
             Self::Database(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => {
                 ErrorKind::Network
             }
+            Self::Database(e) if is_locked(e) => ErrorKind::Capacity,
             Self::Database(_) | Self::Migrate(_) | Self::Batch(_) => ErrorKind::Internal,
             Self::Config(_) => ErrorKind::Config,
             Self::Busy(_) => ErrorKind::Capacity,
@@ -52,11 +53,19 @@ impl WarehouseError {
 
     /// Whether trying again may help (a busy or unreachable database).
     pub fn retry(&self) -> Retry {
-        match self.kind() {
-            ErrorKind::Network => Retry::Backoff,
+        match self {
+            Self::Database(e) if is_locked(e) => Retry::Backoff,
+            _ if self.kind() == ErrorKind::Network => Retry::Backoff,
             _ => Retry::Never,
         }
     }
+}
+
+/// A database locked by another writer past the busy timeout (SQLite `SQLITE_BUSY`/`LOCKED`),
+/// or a PostgreSQL lock or serialization conflict: worth another try.
+fn is_locked(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else { return false };
+    matches!(db.code().as_deref(), Some("5" | "6" | "517" | "261" | "55P03" | "40001" | "40P01"))
 }
 
 /// A period row for `ref.periode`.

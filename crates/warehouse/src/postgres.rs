@@ -30,6 +30,7 @@ const COPY_CHUNK: usize = 1 << 20;
 
 /// What PostgreSQL says differently.
 const DIALECT: Dialect = Dialect {
+    begin: "BEGIN",
     now: "now()",
     now_text: "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
     run_columns: "id, pipeline, \
@@ -602,7 +603,7 @@ impl Warehouse for PostgresWarehouse {
     }
 
     async fn reset(&self, pipeline: &str, now: &str, state: bool) -> Result<(), WarehouseError> {
-        reset_pipeline!(self.pool, pipeline, now, state);
+        reset_pipeline!(self.pool, DIALECT, pipeline, now, state);
         Ok(())
     }
 

@@ -168,6 +168,9 @@ async fn insert_rows<C: TextColumn>(
 
 /// What SQLite says differently.
 const DIALECT: Dialect = Dialect {
+    // Take the write lock at the start: a transaction that reads first and writes later would get
+    // SQLITE_BUSY at once, not after the busy timeout, when another process writes meanwhile.
+    begin: "BEGIN IMMEDIATE",
     now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
     now_text: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
     run_columns: "id, pipeline, started_at, finished_at, status, rows_read, rows_inserted, rows_updated, \
@@ -187,7 +190,7 @@ impl Warehouse for SqliteWarehouse {
         if version.as_deref() == Some(satu_reference::KEMENDAGRI_VERSION) {
             return Ok(MigrationReport::default());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(DIALECT.begin).await?;
         sqlx::query("DELETE FROM ref.wilayah").execute(&mut *tx).await?;
         let cols = region_columns();
         insert_rows(
@@ -210,7 +213,7 @@ impl Warehouse for SqliteWarehouse {
     }
 
     async fn sync_metadata(&self, d: &Deployment) -> Result<(), WarehouseError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(DIALECT.begin).await?;
         sync_metadata!(tx, d);
         tx.commit().await?;
         Ok(())
@@ -231,7 +234,7 @@ impl Warehouse for SqliteWarehouse {
         let rejects = text_columns(load.rejects, &REJECT_SOURCE_COLUMNS)?;
         let at = now();
         let run = load.run_id.to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(DIALECT.begin).await?;
 
         // Stage, classify against the current versions, close changed ones, insert new versions.
         sqlx::query(
@@ -323,7 +326,7 @@ impl Warehouse for SqliteWarehouse {
         let names: Vec<&str> = e.columns.keys().map(String::as_str).collect();
         let table = entity_table(e);
         let at = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(DIALECT.begin).await?;
         let quoted_names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
         if load.direct {
             let run = load.run_id.to_string();
@@ -406,7 +409,7 @@ impl Warehouse for SqliteWarehouse {
 
     async fn stage_keys(&self, run_id: i64, keys: &DataFrame) -> Result<(), WarehouseError> {
         let column = key_column(keys)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(DIALECT.begin).await?;
         insert_rows(&mut tx, "etl.kunci_sumber", &["run_id", "kunci"], &[&run_id.to_string()], &[column])
             .await?;
         tx.commit().await?;
@@ -438,7 +441,7 @@ impl Warehouse for SqliteWarehouse {
 
     async fn finish_entity(&self, e: &EntityTarget) -> Result<(), WarehouseError> {
         if e.sync == SyncMode::FullRefresh {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.pool.begin_with(DIALECT.begin).await?;
             swap_entity!(tx, e);
             tx.commit().await?;
         }
@@ -526,7 +529,7 @@ impl Warehouse for SqliteWarehouse {
     }
 
     async fn reset(&self, pipeline: &str, now: &str, state: bool) -> Result<(), WarehouseError> {
-        reset_pipeline!(self.pool, pipeline, now, state);
+        reset_pipeline!(self.pool, DIALECT, pipeline, now, state);
         Ok(())
     }
 
