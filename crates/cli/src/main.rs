@@ -18,6 +18,8 @@ mod exit {
     pub const INVALID: u8 = 2;
     /// The warehouse could not be opened or a query failed.
     pub const WAREHOUSE: u8 = 3;
+    /// Another process is running the pipeline (PostgreSQL warehouse lock): nothing was done.
+    pub const BUSY: u8 = 4;
     /// Every pipeline that failed may pass on a retry (EX_TEMPFAIL): an unreachable source or
     /// warehouse. `satu serve` retries these.
     pub const RETRYABLE: u8 = 75;
@@ -66,7 +68,7 @@ async fn shutdown_signal() -> &'static str {
                   satu report --format html -o laporan.html  the walidata's morning report\n  \
                   satu query \"SELECT count(*) FROM dw.observasi\"\n\n\
                   Exit codes: 0 ok, 1 a pipeline failed, 2 invalid configuration or usage, 3 warehouse error, \
-                  75 every failure may pass on a retry, 130 interrupted (Ctrl-C or SIGTERM)."
+                  4 already running elsewhere, 75 every failure may pass on a retry, 130 interrupted (Ctrl-C or SIGTERM)."
 )]
 struct Cli {
     /// The deployment file.
@@ -388,7 +390,7 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
             }
             let wh = open_warehouse(&d).await?;
             wh.sync_metadata(&d).await.context("writing metadata to the warehouse")?;
-            let (mut failed, mut retryable) = (0, 0);
+            let (mut failed, mut retryable, mut busy) = (0, 0, 0);
             let mut run_ids = Vec::new();
             for name in &names {
                 let bar = progress.add(output::spinner(name));
@@ -420,6 +422,10 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
                     Err(e) => {
                         failed += 1;
                         retryable += usize::from(e.retry() != satu_core::Retry::Never);
+                        busy += usize::from(matches!(
+                            e,
+                            satu_runtime::RuntimeError::Warehouse(satu_warehouse::WarehouseError::Busy(_))
+                        ));
                         tracing::error!(pipeline = %name, kind = %e.kind(), error = %e, "run failed");
                     }
                 }
@@ -432,6 +438,7 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
             print_runs(&runs, Format::Table)?;
             Ok(match failed {
                 0 => ExitCode::SUCCESS,
+                n if n == busy => ExitCode::from(exit::BUSY),
                 n if n == retryable => ExitCode::from(exit::RETRYABLE),
                 _ => ExitCode::from(exit::RUN_FAILED),
             })

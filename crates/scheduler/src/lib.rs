@@ -251,7 +251,19 @@ async fn run_tick(s: &Shared, name: &str, stop: &mut watch::Receiver<bool>) -> O
         tracing::info!(pipeline = %name, attempt = tries, "run starting");
         match attempt(&s.launcher, name, limits, stop).await {
             Attempt::Success => break Ok(()),
-            Attempt::Interrupted => break Err(None),
+            Attempt::Interrupted => {
+                let reason = "interrupted: the scheduler stopped; the next run resumes from the last commit";
+                if let Err(e) = s.warehouse.abandon_runs(name, reason).await {
+                    tracing::error!(pipeline = %name, error = %e, "cannot close the interrupted run's record");
+                }
+                break Err(None);
+            }
+            Attempt::Busy => {
+                s.metrics.running(name, false);
+                s.metrics.skipped(name, 1);
+                tracing::warn!(pipeline = %name, "skipped: another process is running this pipeline");
+                return Some("busy");
+            }
             Attempt::Failed { outcome, reason, retryable, stopped } => {
                 let error = last_error(s, name, &reason, stopped).await;
                 if retryable && tries <= cfg.retries && !*stop.borrow() {
@@ -343,10 +355,37 @@ async fn keep_leases(s: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             let Some(at) = parse_time(&t.scheduled_for) else { continue };
             let (s, mut stop) = (s.clone(), stop.clone());
             tokio::spawn(async move {
+                if finished_elsewhere(&s, &t).await {
+                    return;
+                }
                 tracing::warn!(pipeline = %t.pipeline, tick = %t.scheduled_for, "taking over a tick whose scheduler stopped");
                 tick(&s, &t.pipeline, at, &mut stop).await;
             });
         }
+    }
+}
+
+/// Whether an abandoned tick's run in fact succeeded (its scheduler died after the run ended,
+/// before recording it): the tick is then closed as such instead of run again.
+async fn finished_elsewhere(s: &Shared, t: &satu_warehouse::Tick) -> bool {
+    let Ok(mut runs) = s.warehouse.runs(Some(&t.pipeline), 1).await else { return false };
+    let Some(run) = runs.pop() else { return false };
+    if run.status != "success" || run.started_at < t.scheduled_for {
+        return false;
+    }
+    let now = Utc::now();
+    let lease_until = timestamp(now + s.deployment.scheduler.lease.0);
+    match s.warehouse.claim_tick(&t.pipeline, &t.scheduled_for, &s.owner, &timestamp(now), &lease_until).await
+    {
+        Ok(true) => {
+            let _ = s
+                .warehouse
+                .release_tick(&t.pipeline, &t.scheduled_for, &s.owner, &timestamp(now), Some("success"))
+                .await;
+            tracing::info!(pipeline = %t.pipeline, tick = %t.scheduled_for, run = run.id, "an abandoned tick's run had succeeded; recorded");
+            true
+        }
+        _ => true,
     }
 }
 

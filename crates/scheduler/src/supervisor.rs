@@ -22,6 +22,8 @@ pub struct Launcher {
 
 /// Exit code of `satu run` when every failure may pass on a retry (`EX_TEMPFAIL`).
 pub const EXIT_RETRYABLE: i32 = 75;
+/// Exit code of `satu run` when another process runs the pipeline.
+const EXIT_BUSY: i32 = 4;
 /// Exit code of `satu run` when the warehouse could not be used.
 const EXIT_WAREHOUSE: i32 = 3;
 /// Exit code of `satu run` when stopped by a signal it handled.
@@ -58,6 +60,8 @@ pub enum Attempt {
     },
     /// The scheduler is stopping: the run was asked to stop and rolled back its batch in flight.
     Interrupted,
+    /// Another process (another scheduler, or a hand-started run) is running the pipeline.
+    Busy,
 }
 
 /// Runs `pipeline` once in a child process within `limits`, stopping it when `stop` turns true.
@@ -146,6 +150,7 @@ fn classify(status: std::io::Result<ExitStatus>) -> Attempt {
         Some(EXIT_RETRYABLE) => failed("failed with a retryable error (see the run's error)".into(), true),
         Some(EXIT_WAREHOUSE) => failed("the warehouse could not be used".into(), true),
         Some(EXIT_INTERRUPTED) => Attempt::Interrupted,
+        Some(EXIT_BUSY) => Attempt::Busy,
         Some(EXIT_PANIC) => failed("the run panicked (a bug: see the log)".into(), false),
         Some(code) => failed(format!("failed (exit code {code})"), false),
         None => {
@@ -180,7 +185,7 @@ fn resident_bytes(pid: u32) -> Option<u64> {
 pub(crate) fn human(d: Duration) -> String {
     let s = d.as_secs();
     match s {
-        0 => format!("{}ms", d.as_millis()),
+        _ if d.subsec_millis() != 0 || s == 0 => format!("{}ms", d.as_millis()),
         _ if s % 3600 == 0 => format!("{}h", s / 3600),
         _ if s % 60 == 0 => format!("{}m", s / 60),
         _ => format!("{s}s"),
@@ -198,5 +203,6 @@ mod tests {
         assert_eq!(human(Duration::from_secs(7200)), "2h");
         assert_eq!(human(Duration::from_secs(90)), "90s");
         assert_eq!(human(Duration::from_millis(300)), "300ms");
+        assert_eq!(human(Duration::from_millis(1500)), "1500ms");
     }
 }

@@ -656,11 +656,14 @@ macro_rules! abandon_runs {
 }
 
 /// Claims a tick (see `Warehouse::claim_tick`): inserts it, or takes it over when its lease ran
-/// out unfinished. Whether a row was written says who won.
+/// out unfinished; not while another tick of the pipeline runs under a live lease. Whether a row
+/// was written says who won.
 macro_rules! claim_tick {
     ($pool:expr, $pipeline:expr, $at:expr, $owner:expr, $now:expr, $lease_until:expr) => {{
         let done = sqlx::query(
-            "INSERT INTO etl.tick AS t (pipeline, scheduled_for, owner, lease_until) VALUES ($1, $2, $3, $5) \
+            "INSERT INTO etl.tick AS t (pipeline, scheduled_for, owner, lease_until) \
+             SELECT $1, $2, $3, $5 WHERE NOT EXISTS (SELECT 1 FROM etl.tick o WHERE o.pipeline = $1 \
+               AND o.scheduled_for <> $2 AND o.finished_at IS NULL AND o.lease_until >= $4) \
              ON CONFLICT (pipeline, scheduled_for) DO UPDATE SET owner = excluded.owner, \
              lease_until = excluded.lease_until \
              WHERE t.finished_at IS NULL AND t.lease_until < $4",

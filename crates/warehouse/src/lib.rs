@@ -271,7 +271,8 @@ pub trait Warehouse: Send + Sync {
     /// from outside: a timeout, a memory budget).
     async fn abandon_runs(&self, pipeline: &str, reason: &str) -> Result<(), WarehouseError>;
     /// Claims tick `scheduled_for` of `pipeline` for `owner` until `lease_until`; true when this
-    /// caller got it: nobody held it, or its holder's lease ran out (at `now`) before it finished.
+    /// caller got it: nobody held it, or its holder's lease ran out (at `now`) before it finished,
+    /// and no other tick of the pipeline is running under a live lease.
     async fn claim_tick(
         &self,
         pipeline: &str,
