@@ -114,3 +114,15 @@ fn help_explains_the_commands() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn backfill_is_refused_for_sources_that_read_everything() -> TestResult {
+    let dir = common::demo_copy()?;
+    let out = common::satu(dir.path(), &["run", "disdik-peserta-didik-sd", "--from", "2024-01-01"])?;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--from backfills incremental database sources"), "{err}");
+    let out = common::satu(dir.path(), &["run", "disdik-peserta-didik-sd", "--from", "1 Januari"])?;
+    assert_eq!(out.status.code(), Some(2), "a date that is not YYYY-MM-DD is a usage error");
+    Ok(())
+}

@@ -123,6 +123,25 @@ fn f1_from_mariadb_loads_incrementally_and_exactly_once() -> TestResult {
     )?;
     assert_eq!(history, vec![serde_json::json!({ "nilai": 987 }), serde_json::json!({ "nilai": 990 })]);
 
+    // An OPD corrects an old record without touching its update time: the incremental run cannot
+    // see it; a backfill from that date (`run --from`) does, and the next run carries on as before.
+    rt.block_on(db.execute("UPDATE kunjungan_pkm SET jumlah = '1.300' WHERE id = 4;"))?;
+    let out = run_with(d, &db.url, &["run", "--all"])?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(status(d)?["dinkes-kunjungan-puskesmas"]["read"], 0);
+    let out = run_with(d, &db.url, &["run", "dinkes-kunjungan-puskesmas", "--from", "2024-09-01"])?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = &status(d)?["dinkes-kunjungan-puskesmas"];
+    assert_eq!([&r["read"], &r["updated"], &r["inserted"]], [3, 1, 0], "ids 4, 5 and 2: {r}");
+    let corrected = query(
+        d,
+        "SELECT nilai FROM dw.observasi WHERE lokasi_sumber = 'kunjungan_pkm.id=4' AND berlaku_sampai IS NULL",
+    )?;
+    assert_eq!(corrected, vec![serde_json::json!({ "nilai": 1300 })]);
+    let out = run_with(d, &db.url, &["run", "--all"])?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(status(d)?["dinkes-kunjungan-puskesmas"]["read"], 0, "the saved position moved on");
+
     // The source can be discovered through the pipeline.
     let out = run_with(d, &db.url, &["discover", "dinkes-kunjungan-puskesmas", "--format", "json"])?;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

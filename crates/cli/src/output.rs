@@ -100,53 +100,7 @@ pub fn print_query(result: &QueryResult, format: Format) -> anyhow::Result<()> {
 
 /// Prints run records as `status` shows them.
 pub fn print_runs(runs: &[RunRecord], format: Format) -> anyhow::Result<()> {
-    let columns = [
-        "pipeline",
-        "status",
-        "mode",
-        "run",
-        "started_at",
-        "finished_at",
-        "seconds",
-        "read",
-        "inserted",
-        "updated",
-        "unchanged",
-        "rejected",
-        "filtered",
-        "duplicates",
-        "deleted",
-        "balanced",
-        "error",
-    ];
-    let rows = runs
-        .iter()
-        .map(|r| {
-            let c = r.counts;
-            let balanced =
-                if r.status == "never run" { String::new() } else { c.verify().is_ok().to_string() };
-            vec![
-                r.pipeline.clone().into(),
-                r.status.clone().into(),
-                r.mode.clone().into(),
-                r.id.into(),
-                r.started_at.clone().into(),
-                r.finished_at.clone().unwrap_or_default().into(),
-                seconds(r).map_or(serde_json::Value::Null, Into::into),
-                c.read.into(),
-                c.inserted.into(),
-                c.updated.into(),
-                c.unchanged.into(),
-                c.rejected.into(),
-                c.filtered.into(),
-                c.duplicates.into(),
-                c.deleted.into(),
-                balanced.into(),
-                r.error.clone().unwrap_or_default().into(),
-            ]
-        })
-        .collect();
-    let result = QueryResult { columns: columns.iter().map(|s| s.to_string()).collect(), rows };
+    let result = run_table(runs);
     match format {
         Format::Table => {
             // The table leaves out the timestamps' fractions and the long error text columns
@@ -207,6 +161,57 @@ pub fn print_catalog(catalog: &satu_core::Catalog, format: Format) -> anyhow::Re
     print_query(&QueryResult { columns: columns.iter().map(|s| s.to_string()).collect(), rows }, format)
 }
 
+/// Run records as columns and rows, every count included.
+fn run_table(runs: &[RunRecord]) -> QueryResult {
+    let columns = [
+        "pipeline",
+        "status",
+        "mode",
+        "run",
+        "started_at",
+        "finished_at",
+        "seconds",
+        "read",
+        "inserted",
+        "updated",
+        "unchanged",
+        "rejected",
+        "filtered",
+        "duplicates",
+        "deleted",
+        "balanced",
+        "error",
+    ];
+    let rows = runs
+        .iter()
+        .map(|r| {
+            let c = r.counts;
+            let balanced =
+                if r.status == "never run" { String::new() } else { c.verify().is_ok().to_string() };
+            vec![
+                r.pipeline.clone().into(),
+                r.status.clone().into(),
+                r.mode.clone().into(),
+                r.id.into(),
+                r.started_at.clone().into(),
+                r.finished_at.clone().unwrap_or_default().into(),
+                seconds(r).map_or(serde_json::Value::Null, Into::into),
+                c.read.into(),
+                c.inserted.into(),
+                c.updated.into(),
+                c.unchanged.into(),
+                c.rejected.into(),
+                c.filtered.into(),
+                c.duplicates.into(),
+                c.deleted.into(),
+                balanced.into(),
+                r.error.clone().unwrap_or_default().into(),
+            ]
+        })
+        .collect();
+    QueryResult { columns: columns.iter().map(|s| s.to_string()).collect(), rows }
+}
+
 /// How long a finished run took, in seconds.
 fn seconds(r: &RunRecord) -> Option<f64> {
     let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
@@ -226,48 +231,65 @@ pub struct StatusRow {
     pub circuit: Option<satu_warehouse::Circuit>,
 }
 
-/// Prints `satu status`: last run, next run and circuit of every pipeline.
+/// Prints `satu status`: last run, next run and circuit of every pipeline. The table shows the
+/// essentials; CSV and JSON carry every count of the last run too.
 pub fn print_status(rows: &[StatusRow], format: Format) -> anyhow::Result<()> {
-    let columns = [
-        "pipeline", "status", "run", "finished", "read", "loaded", "rejected", "next_run", "circuit", "error",
-    ];
     let table = matches!(format, Format::Table);
-    let rows = rows
+    let records: Vec<RunRecord> = rows
         .iter()
         .map(|s| {
-            let (status, run, finished, c, error) = match &s.last {
-                Some(r) => (r.status.clone(), r.id.into(), r.finished_at.clone(), r.counts, r.error.clone()),
-                None => ("never run".into(), serde_json::Value::Null, None, Default::default(), None),
-            };
-            let circuit = match &s.circuit {
-                Some(c) if c.opened_at.is_some() => {
-                    format!(
-                        "open since {} ({} failures)",
-                        short_time(c.opened_at.as_deref(), table),
-                        c.failures
-                    )
-                }
-                Some(c) if c.failures > 0 => format!("closed ({} failed)", c.failures),
-                _ => "closed".into(),
-            };
-            let next =
-                s.next
-                    .map(|t| if table { t.format("%Y-%m-%d %H:%M %:z").to_string() } else { t.to_rfc3339() });
-            vec![
-                s.pipeline.clone().into(),
-                status.into(),
-                run,
-                short_time(finished.as_deref(), table).into(),
-                c.read.into(),
-                (c.inserted + c.updated + c.unchanged).into(),
-                c.rejected.into(),
-                next.into(),
-                circuit.into(),
-                error.map(|e| if table { e.chars().take(80).collect() } else { e }).into(),
-            ]
+            s.last.clone().unwrap_or_else(|| RunRecord {
+                id: 0,
+                pipeline: s.pipeline.clone(),
+                started_at: String::new(),
+                finished_at: None,
+                status: "never run".into(),
+                mode: String::new(),
+                counts: Default::default(),
+                error: None,
+            })
         })
         .collect();
-    print_query(&QueryResult { columns: columns.iter().map(|s| s.to_string()).collect(), rows }, format)
+    let mut result = run_table(&records);
+    result.columns.extend(["next_run".to_string(), "circuit".to_string()]);
+    for (row, s) in result.rows.iter_mut().zip(rows) {
+        let circuit = match &s.circuit {
+            Some(c) if c.opened_at.is_some() => {
+                format!("open since {} ({} failures)", short_time(c.opened_at.as_deref(), table), c.failures)
+            }
+            Some(c) if c.failures > 0 => format!("closed ({} failed)", c.failures),
+            _ => "closed".into(),
+        };
+        let next =
+            s.next.map(|t| if table { t.format("%Y-%m-%d %H:%M %:z").to_string() } else { t.to_rfc3339() });
+        row.extend([next.into(), circuit.into()]);
+    }
+    if !table {
+        return print_query(&result, format);
+    }
+    let keep =
+        ["pipeline", "status", "run", "finished_at", "read", "rejected", "next_run", "circuit", "error"];
+    let picks: Vec<usize> = keep.iter().filter_map(|k| result.columns.iter().position(|c| c == k)).collect();
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "pipeline",
+        "status",
+        "run",
+        "finished (UTC)",
+        "read",
+        "rej",
+        "next run",
+        "circuit",
+        "error",
+    ]);
+    for row in &result.rows {
+        let mut cells: Vec<String> = picks.iter().map(|&i| text(&row[i])).collect();
+        cells[3] = short_time(Some(&cells[3]), true);
+        cells[8] = cells[8].chars().take(80).collect();
+        t.add_row(cells);
+    }
+    writeln!(std::io::stdout().lock(), "{t}")?;
+    Ok(())
 }
 
 /// A UTC timestamp as a table shows it (`2026-11-22 02:00`), or whole for CSV and JSON.
