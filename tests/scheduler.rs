@@ -372,43 +372,72 @@ async fn overlapping_ticks_are_skipped_and_runaway_runs_stopped() -> TestResult 
     Ok(())
 }
 
+/// Rows of the table the SIGTERM test copies: enough for a run of many batches.
+const MANY: i64 = 300_000;
+
+/// An entity pipeline that snapshots `register` (MANY rows) in primary-key chunks of 10,000,
+/// each committed with its position.
+fn chunked_pipeline(schedule: &str) -> String {
+    format!(
+        r#"
+[[pipeline]]
+name = "register"
+opd = "DINKES-3576"
+schedule = "{schedule}"
+source = {{ type = "postgres", url = "${{SATU_TEST_SOURCE}}", table = "register", primary_key = "id" }}
+[pipeline.entity]
+table = "register"
+primary_key = ["id"]
+sync = "full_refresh"
+columns = {{ id = "bigint", nama = "text" }}
+"#
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn sigterm_mid_run_then_the_next_start_runs_the_missed_tick() -> TestResult {
+async fn sigterm_mid_run_then_the_next_start_resumes_from_the_last_commit() -> TestResult {
     let Some(source) = satu_testkit::PgTestDb::create().await else { return Ok(()) };
+    let mut pg = <sqlx::PgConnection as sqlx::Connection>::connect(&source.url).await?;
+    sqlx::raw_sql(&format!(
+        "CREATE TABLE register AS SELECT g::bigint AS id, 'Warga ' || g AS nama FROM generate_series(1, {MANY}) g; \
+         ALTER TABLE register ADD PRIMARY KEY (id)"
+    ))
+    .execute(&mut pg)
+    .await?;
     let dir = tempfile::tempdir()?;
     let port = free_port()?;
     let scheduler = format!("listen = \"127.0.0.1:{port}\"\nshutdown_grace = \"10s\"");
-    deployment(
-        dir.path(),
-        "sqlite://warehouse.db",
-        &scheduler,
-        &slow_pipeline("lambat", 1.0, 4, "* * * * * *", None),
-    )?;
+    deployment(dir.path(), "sqlite://warehouse.db", &scheduler, &chunked_pipeline("*/2 * * * * *"))?;
     let env = [("SATU_TEST_SOURCE", source.url.as_str())];
     let mut serve = Serve::start(dir.path(), 1, &env)?;
     wait_listening(port, &serve)?;
+    // Stop once the run has committed a chunk or two, half-way through.
     let start = Instant::now();
-    while !http_get(port, "/healthz")?.1.contains("\"running\":1") {
-        assert!(start.elapsed() < Duration::from_secs(20), "no run started");
-        std::thread::sleep(Duration::from_millis(100));
+    loop {
+        let read = common::query(dir.path(), "SELECT coalesce(max(rows_read), 0) AS n FROM etl.run")?;
+        if read[0]["n"].as_i64().unwrap_or(0) >= 10_000 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no chunk committed; {}", serve.log_text());
+        std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(1500));
     let stopped = serve.stop(Duration::from_secs(30))?;
     assert!(stopped.success(), "{stopped:?}");
-    let runs = common::query(dir.path(), "SELECT status, error FROM etl.run WHERE pipeline = 'lambat'")?;
+    let runs = common::query(
+        dir.path(),
+        "SELECT status, error, rows_read FROM etl.run WHERE pipeline = 'register'",
+    )?;
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0]["status"], "failed");
     assert!(runs[0]["error"].as_str().unwrap_or_default().starts_with("interrupted"), "{runs:?}");
+    let committed = runs[0]["rows_read"].as_i64().unwrap_or(0);
+    assert!((10_000..MANY).contains(&committed), "stopped half-way: {runs:?}");
     let open = common::query(dir.path(), "SELECT count(*) AS n FROM etl.tick WHERE finished_at IS NULL")?;
     assert_eq!(open[0]["n"], 1, "the interrupted tick is released, not finished");
 
-    // Next start, with a nightly schedule: the missed tick runs once, at start, and completes.
-    deployment(
-        dir.path(),
-        "sqlite://warehouse.db",
-        &scheduler,
-        &slow_pipeline("lambat", 0.1, 4, "0 0 2 * * *", None),
-    )?;
+    // Next start, with a nightly schedule: the missed tick runs once, at start, and resumes after
+    // the last committed chunk instead of starting over.
+    deployment(dir.path(), "sqlite://warehouse.db", &scheduler, &chunked_pipeline("0 0 2 * * *"))?;
     let mut serve = Serve::start(dir.path(), 2, &env)?;
     wait_listening(port, &serve)?;
     let start = Instant::now();
@@ -424,12 +453,17 @@ async fn sigterm_mid_run_then_the_next_start_runs_the_missed_tick() -> TestResul
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    std::thread::sleep(Duration::from_secs(2));
+    std::thread::sleep(Duration::from_secs(1));
     serve.stop(Duration::from_secs(30))?;
-    let rows = common::query(dir.path(), "SELECT count(*) AS n FROM dw.lambat")?;
-    assert_eq!(rows[0]["n"], 4);
-    let runs = common::query(dir.path(), "SELECT count(*) AS n FROM etl.run")?;
-    assert_eq!(runs[0]["n"], 2, "one run at start, not one per missed tick");
+    let runs = common::query(dir.path(), "SELECT status, rows_read FROM etl.run ORDER BY id")?;
+    assert_eq!(runs.len(), 2, "one run at start, not one per missed tick: {runs:?}");
+    assert_eq!(runs[1]["rows_read"].as_i64(), Some(MANY - committed), "resumed after the committed chunks");
+    let rows = common::query(
+        dir.path(),
+        "SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(id) AS total FROM dw.register",
+    )?;
+    assert_eq!((rows[0]["n"].as_i64(), rows[0]["ids"].as_i64()), (Some(MANY), Some(MANY)));
+    assert_eq!(rows[0]["total"].as_i64(), Some(MANY * (MANY + 1) / 2));
     Ok(())
 }
 
