@@ -457,6 +457,11 @@ async fn sigterm_mid_run_then_the_next_start_resumes_from_the_last_commit() -> T
     serve.stop(Duration::from_secs(30))?;
     let runs = common::query(dir.path(), "SELECT status, rows_read FROM etl.run ORDER BY id")?;
     assert_eq!(runs.len(), 2, "one run at start, not one per missed tick: {runs:?}");
+    let open = common::query(dir.path(), "SELECT count(*) AS n FROM etl.tick WHERE finished_at IS NULL")?;
+    assert_eq!(
+        open[0]["n"], 0,
+        "the interrupted tick is done (resumed or superseded), not left to run again"
+    );
     assert_eq!(runs[1]["rows_read"].as_i64(), Some(MANY - committed), "resumed after the committed chunks");
     let rows = common::query(
         dir.path(),

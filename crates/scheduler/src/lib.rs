@@ -188,7 +188,13 @@ async fn tick(s: &Shared, name: &str, at: DateTime<Utc>, stop: &mut watch::Recei
     let lease = s.deployment.scheduler.lease.0;
     let now = Utc::now();
     match s.warehouse.claim_tick(name, &at_text, &s.owner, &timestamp(now), &timestamp(now + lease)).await {
-        Ok(true) => {}
+        Ok(true) => {
+            // This run stands for older ticks left unfinished (an interrupted run, a dead
+            // scheduler): they are not run again after it.
+            if let Err(e) = s.warehouse.supersede_ticks(name, &at_text, &timestamp(now)).await {
+                tracing::error!(pipeline = %name, error = %e, "cannot close older unfinished ticks");
+            }
+        }
         Ok(false) => {
             tracing::debug!(pipeline = %name, tick = %at_text, "tick taken by another scheduler");
             return;
@@ -351,10 +357,22 @@ async fn keep_leases(s: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 continue;
             }
         };
+        // Only the latest tick of a pipeline is taken over; older ones are superseded by it.
+        let mut latest: HashMap<String, satu_warehouse::Tick> = HashMap::new();
         for t in expired.into_iter().filter(|t| s.running.contains_key(&t.pipeline)) {
+            latest.insert(t.pipeline.clone(), t);
+        }
+        for t in latest.into_values() {
             let Some(at) = parse_time(&t.scheduled_for) else { continue };
             let (s, mut stop) = (s.clone(), stop.clone());
             tokio::spawn(async move {
+                if let Ok(Some(last)) = s.warehouse.last_tick(&t.pipeline).await {
+                    if last.scheduled_for > t.scheduled_for {
+                        let now = timestamp(Utc::now());
+                        let _ = s.warehouse.supersede_ticks(&t.pipeline, &last.scheduled_for, &now).await;
+                        return;
+                    }
+                }
                 if finished_elsewhere(&s, &t).await {
                     return;
                 }

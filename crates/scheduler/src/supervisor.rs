@@ -197,6 +197,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn exit_statuses_say_what_happened() {
+        use std::os::unix::process::ExitStatusExt;
+        let exit = |code: i32| classify(Ok(ExitStatus::from_raw(code << 8)));
+        let retryable = |a: Attempt| matches!(a, Attempt::Failed { retryable: true, .. });
+        assert_eq!(exit(0), Attempt::Success);
+        assert!(retryable(exit(EXIT_RETRYABLE)));
+        assert!(retryable(exit(EXIT_WAREHOUSE)));
+        assert_eq!(exit(EXIT_BUSY), Attempt::Busy);
+        assert_eq!(exit(EXIT_INTERRUPTED), Attempt::Interrupted);
+        let panicked = exit(EXIT_PANIC);
+        assert!(
+            matches!(&panicked, Attempt::Failed { reason, retryable: false, .. } if reason.contains("panicked"))
+        );
+        assert!(!retryable(exit(1)));
+        let killed = classify(Ok(ExitStatus::from_raw(9)));
+        assert!(
+            matches!(&killed, Attempt::Failed { reason, .. } if reason.contains("signal 9")),
+            "{killed:?}"
+        );
+    }
+
+    #[test]
     fn reads_own_memory_and_writes_durations() {
         let rss = resident_bytes(std::process::id()).expect("a Linux /proc");
         assert!(rss > 1 << 20, "{rss}");

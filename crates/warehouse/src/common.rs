@@ -709,6 +709,21 @@ macro_rules! release_tick {
     }};
 }
 
+/// Closes older unfinished, unleased ticks as superseded.
+macro_rules! supersede_ticks {
+    ($pool:expr, $pipeline:expr, $before:expr, $now:expr) => {{
+        sqlx::query(
+            "UPDATE etl.tick SET finished_at = $3, outcome = 'superseded' \
+             WHERE pipeline = $1 AND scheduled_for < $2 AND finished_at IS NULL AND lease_until < $3",
+        )
+        .bind($pipeline)
+        .bind($before)
+        .bind($now)
+        .execute($pool)
+        .await?;
+    }};
+}
+
 /// Ticks as `Tick` records, from rows of (pipeline, scheduled_for, finished).
 pub(crate) fn ticks(rows: Vec<(String, String, bool)>) -> Vec<crate::Tick> {
     rows.into_iter()

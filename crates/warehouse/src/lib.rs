@@ -293,6 +293,9 @@ pub trait Warehouse: Send + Sync {
         now: &str,
         outcome: Option<&str>,
     ) -> Result<(), WarehouseError>;
+    /// Closes as `superseded` the unfinished, unleased (at `now`) ticks of `pipeline` scheduled
+    /// before `before`: a later tick runs in their place, so they are not run as well.
+    async fn supersede_ticks(&self, pipeline: &str, before: &str, now: &str) -> Result<(), WarehouseError>;
     /// Unfinished ticks whose lease ran out before `now`: their scheduler died.
     async fn expired_ticks(&self, now: &str) -> Result<Vec<Tick>, WarehouseError>;
     /// The latest tick of a pipeline.

@@ -506,6 +506,11 @@ impl Warehouse for SqliteWarehouse {
         Ok(())
     }
 
+    async fn supersede_ticks(&self, pipeline: &str, before: &str, now: &str) -> Result<(), WarehouseError> {
+        supersede_ticks!(&self.pool, pipeline, before, now);
+        Ok(())
+    }
+
     async fn expired_ticks(&self, now: &str) -> Result<Vec<Tick>, WarehouseError> {
         Ok(expired_ticks!(&self.pool, now))
     }
