@@ -534,3 +534,45 @@ async fn two_schedulers_share_a_postgres_warehouse() -> TestResult {
 fn timestamp_after(t: chrono::DateTime<chrono::Utc>, seconds: i64) -> String {
     (t + chrono::TimeDelta::seconds(seconds)).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ticks_missed_while_no_scheduler_ran_run_once_at_start() -> TestResult {
+    let dir = common::demo_copy()?;
+    let path = dir.path().join("pipelines.toml");
+    let demo = std::fs::read_to_string(&path)?
+        .replace("schedule = \"0 0 2 * * *\"", "schedule = \"0 0 3 1 * *\"")
+        .replace(
+            "name = \"dinkes-kunjungan-puskesmas\"\n",
+            "name = \"dinkes-kunjungan-puskesmas\"\nschedule = \"0 0 2 * * *\"\n",
+        );
+    std::fs::write(&path, format!("{demo}\n[scheduler]\nlisten = \"\"\n"))?;
+    let created = common::satu(dir.path(), &["status"])?;
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    // The last scheduler ran its nightly tick of 2 January, then the host was down for weeks.
+    let etl = format!("sqlite://{}", dir.path().join("warehouse.etl.db").display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&etl).await?;
+    sqlx::query(
+        "INSERT INTO tick (pipeline, scheduled_for, owner, lease_until, finished_at, outcome) VALUES \
+         ('dinkes-kunjungan-puskesmas', '2026-01-01T19:00:00.000Z', 'gone:1', '2026-01-01T19:05:00.000Z', \
+          '2026-01-01T19:04:00.000Z', 'success')",
+    )
+    .execute(&mut conn)
+    .await?;
+    let mut serve = Serve::start(dir.path(), 1, &[])?;
+    let start = Instant::now();
+    while common::query(dir.path(), "SELECT id FROM etl.run")?.is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "nothing ran; {}", serve.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    serve.stop(Duration::from_secs(30))?;
+    let runs = common::query(dir.path(), "SELECT pipeline, status FROM etl.run")?;
+    assert_eq!(runs.len(), 1, "weeks of missed ticks run once: {runs:?}");
+    assert_eq!(runs[0]["status"], "success");
+    let ticks =
+        common::query(dir.path(), "SELECT scheduled_for, outcome FROM etl.tick ORDER BY scheduled_for DESC")?;
+    let latest = ticks[0]["scheduled_for"].as_str().unwrap_or_default();
+    assert!(latest.ends_with("T19:00:00.000Z"), "the latest missed tick, 02:00 WIB: {latest}");
+    assert_eq!(ticks[0]["outcome"], "success");
+    Ok(())
+}

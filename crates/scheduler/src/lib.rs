@@ -139,15 +139,25 @@ pub async fn serve(
 /// Schedules one pipeline: the missed tick at start (misfire policy), then every tick.
 async fn pipeline_loop(s: Arc<Shared>, name: String, mut stop: watch::Receiver<bool>) {
     if s.deployment.scheduler.misfire == Misfire::RunOnce {
-        if let Some(due) = s.timetable.latest_until(&name, Utc::now()) {
-            match s.warehouse.last_tick(&name).await {
-                Ok(Some(last)) if !(last.finished && last.scheduled_for >= timestamp(due.to_utc())) => {
-                    tracing::info!(pipeline = %name, tick = %due, "running a tick missed while no scheduler ran");
-                    tick(&s, &name, due.to_utc(), &mut stop).await;
+        let due = s.timetable.latest_until(&name, Utc::now()).map(|t| t.to_utc());
+        match s.warehouse.last_tick(&name).await {
+            // A tick left unfinished (an interrupted run): run it again, resuming from its last
+            // commit (unless another scheduler holds it).
+            Ok(Some(last)) if !last.finished => {
+                if let Some(at) = parse_time(&last.scheduled_for) {
+                    tracing::info!(pipeline = %name, tick = %last.scheduled_for, "resuming an unfinished tick");
+                    tick(&s, &name, at, &mut stop).await;
                 }
-                Ok(_) => {}
-                Err(e) => tracing::error!(pipeline = %name, error = %e, "cannot read the last tick"),
             }
+            // Ticks missed while no scheduler ran: the latest once.
+            Ok(Some(last)) => {
+                if let Some(due) = due.filter(|d| timestamp(*d) > last.scheduled_for) {
+                    tracing::info!(pipeline = %name, tick = %due, "running a tick missed while no scheduler ran");
+                    tick(&s, &name, due, &mut stop).await;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(pipeline = %name, error = %e, "cannot read the last tick"),
         }
     }
     loop {
