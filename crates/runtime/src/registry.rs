@@ -17,6 +17,10 @@ pub const CONNECTORS: &[&str] = &[
     "postgres",
     #[cfg(feature = "sql")]
     "sqlite",
+    #[cfg(feature = "rest")]
+    "rest",
+    #[cfg(feature = "rest")]
+    "ckan",
 ];
 
 /// Everything `satu check` finds beyond the config file itself: each pipeline's connector table
@@ -82,6 +86,27 @@ pub fn build_source(d: &Deployment, p: &Pipeline) -> Result<Box<dyn Source>, Pro
                     problems.push(format!("{path}.{key}"), message);
                 }
                 Box::new(SqlSource::new(c.resolve_relative(driver, &d.base_dir), driver)) as Box<dyn Source>
+            })
+        }
+        #[cfg(feature = "rest")]
+        "rest" | "ckan" => {
+            use satu_connector_rest::{CkanConfig, RestConfig, RestSource};
+            let config = if kind == "rest" {
+                deserialize_at::<RestConfig>(&table, &path, &mut problems)
+            } else {
+                deserialize_at::<CkanConfig>(&table, &path, &mut problems).map(|c| {
+                    for (key, message) in c.problems() {
+                        problems.push(format!("{path}.{key}"), message);
+                    }
+                    c.to_rest()
+                })
+            };
+            config.map(|c| {
+                for (key, message) in c.problems() {
+                    problems.push(format!("{path}.{key}"), message);
+                }
+                let responses = d.landing_root().join(&p.name).join("responses");
+                Box::new(RestSource::new(c, Some(responses))) as Box<dyn Source>
             })
         }
         "" => None, // reported by satu-config

@@ -1,0 +1,332 @@
+//! `source = { type = "rest", … }` and `source = { type = "ckan", … }`.
+
+use satu_core::Secret;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A paginated JSON API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestConfig {
+    /// The endpoint, `https://…` (query parameters belong in `query`).
+    pub url: String,
+    /// `GET` (default) or `POST` (with `body` as JSON).
+    #[serde(default)]
+    pub method: Method,
+    /// Dot path to the records array in the response (`data.items`); `""` (default) when the
+    /// body is the array.
+    #[serde(default)]
+    pub records: String,
+    /// Fixed query parameters.
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// Extra request headers (not secrets: put those in `auth`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The JSON body of a `POST`; pagination and incremental parameters go in the query.
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
+    /// How pages follow each other (default: one request, no paging).
+    #[serde(default)]
+    pub pagination: Pagination,
+    /// Dot path to the total number of records, when the API says it: paging stops there, and a
+    /// total that moves during a harvest is caught (see `on_change`).
+    #[serde(default)]
+    pub total: Option<String>,
+    /// When the total moves between pages: `fail` (default: stop; the next run harvests again,
+    /// and merging makes that harmless) or `continue` (finish the harvest, with a warning).
+    #[serde(default)]
+    pub on_change: OnChange,
+    /// Credentials.
+    #[serde(default)]
+    pub auth: Auth,
+    /// Incremental harvest: a request parameter filled from the saved state.
+    #[serde(default)]
+    pub incremental: Option<Incremental>,
+    /// Most pages in one harvest (default 10000): a server that pages forever stops here.
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u32,
+    /// Seconds before a request times out (default 30).
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// Retries of a request after a timeout, a connection error, a 5xx or a 429 (default 5).
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// First wait before a retry, in milliseconds (default 500), doubled each time, with jitter;
+    /// a 429's `Retry-After` takes precedence.
+    #[serde(default = "default_backoff")]
+    pub retry_backoff_ms: u64,
+    /// Most requests per second to this API (default: no limit).
+    #[serde(default)]
+    pub requests_per_second: Option<f64>,
+    /// Keep every response body in the landing zone, named by its SHA-256 (default true).
+    #[serde(default = "default_true")]
+    pub keep_responses: bool,
+}
+
+/// HTTP methods.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    /// GET.
+    #[default]
+    Get,
+    /// POST with a JSON body.
+    Post,
+}
+
+/// Pagination styles.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Pagination {
+    /// One request.
+    #[default]
+    None,
+    /// `?page=1&per_page=100`, then 2, 3… until an empty or short page, or the total.
+    Page {
+        /// The page parameter (default `page`).
+        #[serde(default = "default_page_param")]
+        param: String,
+        /// The first page number (default 1).
+        #[serde(default = "one")]
+        start: u64,
+        /// The page-size parameter, if the API takes one.
+        #[serde(default)]
+        size_param: Option<String>,
+        /// Records per page (default 100).
+        #[serde(default = "default_size")]
+        size: u64,
+    },
+    /// `?offset=0&limit=100`, then 100, 200… until an empty or short page, or the total.
+    Offset {
+        /// The offset parameter (default `offset`).
+        #[serde(default = "default_offset_param")]
+        offset_param: String,
+        /// The limit parameter (default `limit`).
+        #[serde(default = "default_limit_param")]
+        limit_param: String,
+        /// Records per page (default 100).
+        #[serde(default = "default_size")]
+        limit: u64,
+    },
+    /// A token from each response (`next`: its dot path) sent back as `param`, until it is null
+    /// or empty.
+    Cursor {
+        /// The request parameter (default `cursor`).
+        #[serde(default = "default_cursor_param")]
+        param: String,
+        /// Dot path to the next token in the response.
+        next: String,
+    },
+    /// A next-page URL: at a dot path in the body (`links.next`), or in the `Link` header
+    /// (`next = "header"`), until it is null or a page is empty.
+    NextLink {
+        /// Dot path, or `header` for `Link: <…>; rel="next"`.
+        next: String,
+    },
+}
+
+/// What to do when the total changes during a harvest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnChange {
+    /// Stop with an error.
+    #[default]
+    Fail,
+    /// Carry on, with a warning.
+    Continue,
+}
+
+/// Credentials; values come from the environment (`${VAR}`) and are never logged.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Auth {
+    /// None.
+    #[default]
+    None,
+    /// `Authorization: Bearer TOKEN`.
+    Bearer {
+        /// The token.
+        token: Secret,
+    },
+    /// HTTP basic.
+    Basic {
+        /// User name.
+        username: String,
+        /// Password.
+        password: Secret,
+    },
+    /// An API key in a header (`header = "X-API-Key"`) or a query parameter (`query = "key"`).
+    ApiKey {
+        /// The header name.
+        #[serde(default)]
+        header: Option<String>,
+        /// The query parameter name.
+        #[serde(default)]
+        query: Option<String>,
+        /// The key.
+        value: Secret,
+    },
+    /// OAuth2 client credentials: a token from `token_url`, fetched again once on a 401.
+    Oauth2 {
+        /// The token endpoint.
+        token_url: String,
+        /// Client id.
+        client_id: String,
+        /// Client secret.
+        client_secret: Secret,
+        /// Scope, if the server wants one.
+        #[serde(default)]
+        scope: Option<String>,
+    },
+}
+
+/// `incremental = { param = "updated_since", field = "updated_at" }`: after a complete
+/// harvest, the greatest `field` seen is saved; the next harvest sends it as `param`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incremental {
+    /// The request parameter.
+    pub param: String,
+    /// The record field (flattened name) whose greatest value is saved; ISO dates and times
+    /// compare as text.
+    pub field: String,
+}
+
+/// A CKAN portal's DataStore resource.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CkanConfig {
+    /// The portal, e.g. `https://data.mojokertokota.go.id`.
+    pub portal: String,
+    /// The DataStore resource id.
+    pub resource_id: String,
+    /// Records per `datastore_search` page (default 1000, at most 32000).
+    #[serde(default = "default_ckan_limit")]
+    pub limit: u64,
+    /// A CKAN API token, when the resource is not public.
+    #[serde(default)]
+    pub api_key: Option<Secret>,
+    /// As for `rest`.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// As for `rest`.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// As for `rest`.
+    #[serde(default = "default_backoff")]
+    pub retry_backoff_ms: u64,
+    /// As for `rest`.
+    #[serde(default)]
+    pub requests_per_second: Option<f64>,
+    /// As for `rest`.
+    #[serde(default)]
+    pub on_change: OnChange,
+}
+
+impl CkanConfig {
+    /// The equivalent REST harvest: `datastore_search` sorted by `_id`, offset paging that stops
+    /// at `offset ≥ total` or an empty page — never following `_links.next`.
+    pub fn to_rest(&self) -> RestConfig {
+        let mut query = BTreeMap::new();
+        query.insert("resource_id".to_string(), self.resource_id.clone());
+        query.insert("sort".to_string(), "_id".to_string());
+        RestConfig {
+            url: format!("{}/api/3/action/datastore_search", self.portal.trim_end_matches('/')),
+            method: Method::Get,
+            records: "result.records".into(),
+            query,
+            headers: BTreeMap::new(),
+            body: None,
+            pagination: Pagination::Offset {
+                offset_param: "offset".into(),
+                limit_param: "limit".into(),
+                limit: self.limit,
+            },
+            total: Some("result.total".into()),
+            on_change: self.on_change,
+            auth: match &self.api_key {
+                Some(key) => {
+                    Auth::ApiKey { header: Some("Authorization".into()), query: None, value: key.clone() }
+                }
+                None => Auth::None,
+            },
+            incremental: None,
+            max_pages: default_max_pages(),
+            timeout_seconds: self.timeout_seconds,
+            retries: self.retries,
+            retry_backoff_ms: self.retry_backoff_ms,
+            requests_per_second: self.requests_per_second,
+            keep_responses: true,
+        }
+    }
+
+    /// Problems `satu check` reports.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if !(1..=32_000).contains(&self.limit) {
+            out.push(("limit", format!("must be between 1 and 32000, got {}", self.limit)));
+        }
+        if !self.portal.starts_with("http://") && !self.portal.starts_with("https://") {
+            out.push(("portal", format!("`{}` is not an http(s) URL", self.portal)));
+        }
+        out
+    }
+}
+
+impl RestConfig {
+    /// Problems `satu check` reports.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if !self.url.starts_with("http://") && !self.url.starts_with("https://") {
+            out.push(("url", format!("`{}` is not an http(s) URL", self.url)));
+        }
+        if let Auth::ApiKey { header: None, query: None, .. } = self.auth {
+            out.push(("auth", "an api_key needs `header` or `query`".into()));
+        }
+        if self.max_pages == 0 {
+            out.push(("max_pages", "must be at least 1".into()));
+        }
+        if self.requests_per_second.is_some_and(|r| r <= 0.0) {
+            out.push(("requests_per_second", "must be positive".into()));
+        }
+        out
+    }
+}
+
+fn default_max_pages() -> u32 {
+    10_000
+}
+fn default_timeout() -> u64 {
+    30
+}
+fn default_retries() -> u32 {
+    5
+}
+fn default_backoff() -> u64 {
+    500
+}
+fn default_true() -> bool {
+    true
+}
+fn default_page_param() -> String {
+    "page".into()
+}
+fn default_offset_param() -> String {
+    "offset".into()
+}
+fn default_limit_param() -> String {
+    "limit".into()
+}
+fn default_cursor_param() -> String {
+    "cursor".into()
+}
+fn default_size() -> u64 {
+    100
+}
+fn default_ckan_limit() -> u64 {
+    1000
+}
+fn one() -> u64 {
+    1
+}
