@@ -198,9 +198,12 @@ async fn run_inner(
     let mut batches = source.read(cx);
     let mut n = 0u64;
     let mut discarded: Vec<String> = Vec::new();
+    let mut schema_checked = false;
     while let Some(batch) = batches.next().await {
         let mut batch = batch?;
-        if n == 0 && !replay {
+        // The schema is checked on the first batch that has one (an empty API page has none).
+        if !schema_checked && !replay && batch.df.width() > 1 {
+            schema_checked = true;
             let mapped: HashSet<String> = match &sink {
                 Sink::Canonical { mapper, .. } => mapper
                     .as_ref()

@@ -205,10 +205,12 @@ impl Mapper {
     pub fn map(&mut self, df: &DataFrame) -> Result<Mapped, TransformError> {
         let mut cols: HashMap<String, StringChunked> = HashMap::new();
         let mut once = HashSet::new();
+        // An empty batch (an API page with no records carries no columns) maps to nothing.
+        let empty = df.height() == 0;
         let missing: Vec<String> = self
             .columns()
             .into_iter()
-            .filter(|c| once.insert(*c) && df.column(c).is_err())
+            .filter(|c| once.insert(*c) && !empty && df.column(c).is_err())
             .map(|c| format!("`{c}`"))
             .collect();
         if !missing.is_empty() {
@@ -226,6 +228,10 @@ impl Mapper {
         }
         for name in self.columns() {
             if cols.contains_key(name) {
+                continue;
+            }
+            if empty && df.column(name).is_err() {
+                cols.insert(name.to_string(), StringChunked::full_null(name.into(), 0));
                 continue;
             }
             let col = df.column(name).map_err(|e| self.polars(e))?;

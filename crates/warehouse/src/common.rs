@@ -208,6 +208,11 @@ pub(crate) fn entity_rows(
     let bad = |e: polars::prelude::PolarsError| crate::WarehouseError::Batch(e.to_string());
     let mut out = Vec::with_capacity(e.columns.len());
     for name in e.columns.keys() {
+        // An empty batch may carry no columns at all (an API page with no records).
+        if df.height() == 0 && df.column(name).is_err() {
+            out.push(vec![]);
+            continue;
+        }
         let col = df.column(name).map_err(|_| {
             let have: Vec<&str> = df.get_column_names().iter().map(|c| c.as_str()).collect();
             crate::WarehouseError::Batch(format!(
