@@ -55,10 +55,11 @@ async fn shutdown_signal() -> &'static str {
     name = "satu",
     version,
     about = "Satu: consolidates the data of regional agencies (OPD) into one Satu Data warehouse",
-    long_about = "Satu reads OPD sources declared in pipelines.toml (CSV files today; databases, APIs and \
-                  portals next), normalises them into canonical Satu Data observations (Kemendagri \
+    long_about = "Satu reads OPD sources declared in pipelines.toml (CSV files, MySQL/MariaDB, PostgreSQL \
+                  and SQLite databases, REST/JSON APIs, CKAN DataStore resources), normalises them into canonical Satu Data observations (Kemendagri \
                   region codes, periods, Indonesian numbers, dimensions) and loads them into a warehouse \
-                  (an embedded SQLite file by default). Rejected rows are kept with their reason.",
+                  (an embedded SQLite file by default). Rejected rows are kept with their reason. `satu serve` \
+                  runs every pipeline on its schedule, unattended.",
     after_help = "Examples:\n  satu check                         validate pipelines.toml, touching nothing\n  \
                   satu run --all                     run every pipeline\n  \
                   satu run dinkes-kunjungan-puskesmas run one pipeline\n  \
