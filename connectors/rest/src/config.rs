@@ -43,6 +43,11 @@ pub struct RestConfig {
     /// Incremental harvest: a request parameter filled from the saved state.
     #[serde(default)]
     pub incremental: Option<Incremental>,
+    /// Skip the harvest when the source says it has not changed since the last complete one:
+    /// `{ url = "…/resource_show?id=…", paths = ["result.last_modified"] }` — the first non-null
+    /// value at `paths` is saved, and an equal value next time means nothing to read.
+    #[serde(default)]
+    pub changed: Option<ChangeProbe>,
     /// Most pages in one harvest (default 10000): a server that pages forever stops here.
     #[serde(default = "default_max_pages")]
     pub max_pages: u32,
@@ -124,6 +129,16 @@ pub enum Pagination {
         /// Dot path, or `header` for `Link: <…>; rel="next"`.
         next: String,
     },
+}
+
+/// A request that tells whether the source changed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeProbe {
+    /// The URL (with its own query; the source's `query` is not added).
+    pub url: String,
+    /// Dot paths to try, in order: the first non-null value is the modification mark.
+    pub paths: Vec<String>,
 }
 
 /// What to do when the total changes during a harvest.
@@ -226,7 +241,8 @@ pub struct CkanConfig {
 
 impl CkanConfig {
     /// The equivalent REST harvest: `datastore_search` sorted by `_id`, offset paging that stops
-    /// at `offset ≥ total` or an empty page — never following `_links.next`.
+    /// at `offset ≥ total` or an empty page — never following `_links.next` — skipped when
+    /// `resource_show` says the resource was not modified since the last complete harvest.
     pub fn to_rest(&self) -> RestConfig {
         let mut query = BTreeMap::new();
         query.insert("resource_id".to_string(), self.resource_id.clone());
@@ -252,6 +268,14 @@ impl CkanConfig {
                 None => Auth::None,
             },
             incremental: None,
+            changed: Some(ChangeProbe {
+                url: format!(
+                    "{}/api/3/action/resource_show?id={}",
+                    self.portal.trim_end_matches('/'),
+                    self.resource_id
+                ),
+                paths: vec!["result.last_modified".into(), "result.metadata_modified".into()],
+            }),
             max_pages: default_max_pages(),
             timeout_seconds: self.timeout_seconds,
             retries: self.retries,

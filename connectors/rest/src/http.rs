@@ -48,11 +48,26 @@ impl Client {
         params: &[(String, String)],
         page: &str,
     ) -> Result<Response, SourceError> {
+        self.send(url, params, page, true).await
+    }
+
+    /// GETs `url` as given (without the source's fixed query), with the same retries and auth.
+    pub async fn probe(&mut self, url: &str, page: &str) -> Result<Response, SourceError> {
+        self.send(url, &[], page, false).await
+    }
+
+    async fn send(
+        &mut self,
+        url: &str,
+        params: &[(String, String)],
+        page: &str,
+        fixed: bool,
+    ) -> Result<Response, SourceError> {
         let mut attempt = 0u32;
         let mut refreshed = false;
         loop {
             self.pace().await;
-            let sent = self.request(url, params).await?.send().await;
+            let sent = self.request(url, params, fixed).await?.send().await;
             attempt += 1;
             let retries_left = attempt <= self.config.retries;
             let wait = match sent {
@@ -138,8 +153,10 @@ impl Client {
         &mut self,
         url: &str,
         params: &[(String, String)],
+        fixed: bool,
     ) -> Result<reqwest::RequestBuilder, SourceError> {
-        let mut req = match self.config.method {
+        let method = if fixed { self.config.method } else { Method::Get };
+        let mut req = match method {
             Method::Get => self.http.get(url),
             Method::Post => {
                 let body = serde_json::to_vec(self.config.body.as_ref().unwrap_or(&serde_json::Value::Null))
@@ -147,7 +164,10 @@ impl Client {
                 self.http.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body)
             }
         };
-        req = req.query(&self.config.query).query(params).header("Accept", "application/json");
+        if fixed {
+            req = req.query(&self.config.query);
+        }
+        req = req.query(params).header("Accept", "application/json");
         for (k, v) in &self.config.headers {
             req = req.header(k, v);
         }

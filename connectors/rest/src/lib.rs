@@ -15,7 +15,7 @@
 mod config;
 mod http;
 
-pub use config::{Auth, CkanConfig, Incremental, Method, OnChange, Pagination, RestConfig};
+pub use config::{Auth, ChangeProbe, CkanConfig, Incremental, Method, OnChange, Pagination, RestConfig};
 
 use futures::StreamExt;
 use satu_core::{
@@ -58,6 +58,23 @@ impl RestSource {
         let since =
             cx.state.as_ref().and_then(|s| s.0.get("since")).and_then(|v| v.as_str()).map(str::to_string);
         let mut newest = since.clone();
+        let saved_mark =
+            cx.state.as_ref().and_then(|s| s.0.get("modified")).and_then(|v| v.as_str()).map(str::to_string);
+        let mark = match &self.config.changed {
+            None => None,
+            Some(probe) => {
+                let r = client.probe(&probe.url, "change check").await?;
+                let body = json_body(&self.label, "change check", &r)?;
+                probe.paths.iter().find_map(|p| lookup(&body, p).and_then(as_text))
+            }
+        };
+        if mark.is_some() && mark == saved_mark {
+            tracing::info!(source = %self.label, modified = mark.as_deref().unwrap_or(""), "not modified since the last harvest: nothing to read");
+            let df = satu_formats::json::frame(&[], vec![], LOCATION_COLUMN)
+                .map_err(|e| SourceError::internal(&self.label, e))?;
+            let _ = tx.send(Ok(Batch { df, seq: 0, checkpoint: cx.state.clone() })).await;
+            return Ok(());
+        }
         let mut pager = Pager::new(&self.config.pagination);
         let mut url = self.config.url.clone();
         let (mut fetched, mut total_seen, mut previous_hash, mut seq) =
@@ -145,7 +162,7 @@ impl RestSource {
             };
             match next {
                 Next::Stop => {
-                    let state = SourceState(serde_json::json!({ "since": newest }));
+                    let state = SourceState(serde_json::json!({ "since": newest, "modified": mark }));
                     let last = pending.take().map(|mut b| {
                         b.checkpoint = Some(state.clone());
                         b

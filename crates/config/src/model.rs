@@ -614,19 +614,30 @@ pub struct WilayahSpec {
     /// name must agree with the code (else the row is rejected as `kode_nama_tidak_cocok`).
     #[serde(default)]
     pub name_column: Option<String>,
-    /// Code system of codes in `column`; only `kemendagri` for now (BPS codes collide with
-    /// Kemendagri codes, so the system is declared, never guessed).
+    /// Code system of codes in `column`: `kemendagri` (default), `bps` or `campuran`. BPS codes
+    /// collide with Kemendagri codes, so the system is declared, never guessed.
     #[serde(default)]
     pub codes: CodeSystem,
+    /// Coarser levels whose total rows the column may also hold (`["kabkota"]` for the city's
+    /// own row beside its kecamatan): loaded as observations of that level, and checked against
+    /// the sum of their detail rows in the run (a warning, with both locations, when they differ).
+    #[serde(default)]
+    pub totals: Vec<Level>,
 }
 
 /// Region code systems.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CodeSystem {
-    /// Kemendagri (Kepmendagri 2025) codes.
+    /// Kemendagri (Kepmendagri 2025) codes, plain or dotted.
     #[default]
     Kemendagri,
+    /// BPS codes (2, 4, 7 or 10 digits), mapped to Kemendagri through the shipped crosswalk.
+    Bps,
+    /// Both, told apart where they cannot be confused: dotted codes and 6-digit kecamatan codes
+    /// are Kemendagri, 7-digit kecamatan codes are BPS, 2- and 4-digit codes are the same in
+    /// both. 10-digit codes collide between the two systems and are rejected (`kode_ambigu`).
+    Campuran,
 }
 
 /// `periode = { tahun = "tahun", bulan = "bulan" }`, `{ column = "periode" }` or

@@ -47,6 +47,38 @@ pub fn kemendagri() -> &'static [Region] {
     })
 }
 
+/// BPS codes for Kota Mojokerto (BPS MFD 2018, ODbL 1.0, see `data/README.md`), as shipped
+/// (`kode_bps,nama_bps,level,kode_induk_bps`).
+pub const BPS_CSV: &str = include_str!("../data/bps/bps_mfd2018_kota_mojokerto.csv");
+
+/// One BPS area.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct BpsRegion {
+    /// Plain BPS code: 2, 4, 7 or 10 digits.
+    #[serde(rename = "kode_bps")]
+    pub code: String,
+    /// BPS name, upper case.
+    #[serde(rename = "nama_bps")]
+    pub name: String,
+    /// 1 provinsi, 2 kabupaten/kota, 3 kecamatan, 4 desa/kelurahan.
+    pub level: u8,
+    /// Plain BPS code of the parent.
+    #[serde(rename = "kode_induk_bps", deserialize_with = "empty_as_none")]
+    pub parent: Option<String>,
+}
+
+/// The shipped BPS codes, parsed once.
+pub fn bps() -> &'static [BpsRegion] {
+    static LIST: OnceLock<Vec<BpsRegion>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        csv::Reader::from_reader(BPS_CSV.as_bytes())
+            .deserialize()
+            .collect::<Result<Vec<BpsRegion>, _>>()
+            // Invariant: the embedded file is checked by the tests below.
+            .expect("the embedded BPS list is valid CSV")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +92,12 @@ mod tests {
         assert!(magersari.iter().any(|r| r.code == "35.76.02.1003" && r.level == 4));
         assert_eq!(list[0].parent, None);
         assert!(list.iter().skip(1).all(|r| r.level == 1 || r.parent.is_some()));
+    }
+
+    #[test]
+    fn the_bps_subset_is_embedded() {
+        let list = bps();
+        assert_eq!(list.len(), 22);
+        assert!(list.iter().any(|r| r.code == "3576021" && r.name == "KRANGGAN" && r.level == 3));
     }
 }

@@ -280,6 +280,17 @@ async fn run_inner(
         );
         progress(&Progress { pipeline: name.to_string(), batches: n, counts: report.counts });
     }
+    if let Sink::Canonical { mapper: Some(m), .. } = &sink {
+        let mismatches = m.total_mismatches();
+        for w in &mismatches {
+            tracing::warn!(pipeline = name, run_id, location = %w.location, "{w}");
+        }
+        let rows: Vec<(&str, String, String)> =
+            mismatches.iter().map(|w| ("total_tidak_cocok", w.to_string(), w.location.clone())).collect();
+        if !rows.is_empty() {
+            warehouse.record_warnings(run_id, name, &rows).await?;
+        }
+    }
     if let Sink::Entity(entity) = &sink {
         warehouse.finish_entity(entity).await?;
         if entity.delete_detection {

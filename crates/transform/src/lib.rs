@@ -11,7 +11,7 @@ pub mod number;
 pub mod period;
 pub mod region;
 
-pub use mapper::{Mapped, Mapper, TransformError, OBSERVATION_COLUMNS, REJECT_COLUMNS};
+pub use mapper::{Mapped, Mapper, TotalMismatch, TransformError, OBSERVATION_COLUMNS, REJECT_COLUMNS};
 
 /// Why one raw value could not be used: a rule name (stable, for `GROUP BY aturan`) and a message
 /// a walidata can act on.

@@ -105,6 +105,52 @@ pub struct Mapper {
     seen: HashMap<u64, Seen>,
     periods: HashSet<Period>,
     rows: u64,
+    /// The `totals` levels (as level numbers) and what the run saw of each total and its details.
+    total_levels: Vec<u8>,
+    totals: HashMap<(String, String, String), Tally>,
+}
+
+/// A total row and the sum of its detail rows, over a run.
+#[derive(Default)]
+struct Tally {
+    total: Option<(rust_decimal::Decimal, String)>,
+    sum: rust_decimal::Decimal,
+    details: u32,
+}
+
+/// A total row that disagrees with the sum of its detail rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotalMismatch {
+    /// The total's region (dotted Kemendagri code).
+    pub kode_wilayah: String,
+    /// Period code.
+    pub periode: String,
+    /// Dimension key.
+    pub dimensi_kunci: String,
+    /// The total as the source wrote it.
+    pub total: String,
+    /// The sum of the detail rows.
+    pub sum: String,
+    /// How many detail rows were summed.
+    pub details: u32,
+    /// Where the total row is.
+    pub location: String,
+}
+
+impl std::fmt::Display for TotalMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "total {} of {} ({}{}{}) differs from the sum {} of its {} detail rows",
+            self.total,
+            self.kode_wilayah,
+            self.periode,
+            if self.dimensi_kunci.is_empty() { "" } else { ", " },
+            self.dimensi_kunci,
+            self.sum,
+            self.details
+        )
+    }
 }
 
 impl Mapper {
@@ -176,6 +222,8 @@ impl Mapper {
                 seen: HashMap::new(),
                 periods: HashSet::new(),
                 rows: 0,
+                total_levels: t.wilayah.totals.iter().map(|l| l.number()).collect(),
+                totals: HashMap::new(),
             }),
             _ => Err(problems),
         }
@@ -294,6 +342,9 @@ impl Mapper {
                         continue;
                     }
                     self.seen.insert(key, Seen { value, location: loc.as_str().into() });
+                    if let (false, Some(v)) = (self.total_levels.is_empty(), row.value.nilai) {
+                        self.tally(&row, &periode, v, &loc);
+                    }
                     obs.push_opt([
                         Some(row.wilayah.to_string()),
                         Some(periode),
@@ -318,6 +369,45 @@ impl Mapper {
         })
     }
 
+    /// Adds a loaded value to the run's totals check: a total row records itself, a detail row
+    /// adds to each of its totals.
+    fn tally(&mut self, row: &Row, periode: &str, value: rust_decimal::Decimal, location: &str) {
+        let key = |code: &str| (code.to_string(), periode.to_string(), row.dims.clone());
+        if self.total_levels.contains(&row.level) {
+            self.totals.entry(key(row.wilayah)).or_default().total = Some((value, location.to_string()));
+            return;
+        }
+        for level in self.total_levels.clone() {
+            let ancestor: Vec<&str> = row.wilayah.split('.').take(usize::from(level)).collect();
+            let tally = self.totals.entry(key(&ancestor.join("."))).or_default();
+            tally.sum += value;
+            tally.details += 1;
+        }
+    }
+
+    /// The total rows of the run so far that disagree with the sum of their detail rows (only
+    /// totals with at least one detail row are checked).
+    pub fn total_mismatches(&self) -> Vec<TotalMismatch> {
+        let mut out: Vec<TotalMismatch> = self
+            .totals
+            .iter()
+            .filter_map(|((code, periode, dims), t)| {
+                let (total, location) = t.total.as_ref()?;
+                (t.details > 0 && *total != t.sum).then(|| TotalMismatch {
+                    kode_wilayah: code.clone(),
+                    periode: periode.clone(),
+                    dimensi_kunci: dims.clone(),
+                    total: total.to_string(),
+                    sum: t.sum.to_string(),
+                    details: t.details,
+                    location: location.clone(),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.location.cmp(&b.location));
+        out
+    }
+
     /// One row, or the column, raw value and reason it was rejected for.
     fn map_row<'a>(
         &mut self,
@@ -327,11 +417,8 @@ impl Mapper {
         let wcol = self.wilayah_column.as_str();
         let parent = self.parent_column.as_deref().and_then(get);
         let name = self.name_column.as_deref().and_then(get);
-        let wilayah = self
-            .regions
-            .resolve(get(wcol).unwrap_or_default(), parent, name)
-            .map_err(|r| fail(wcol, r))?
-            .code;
+        let region =
+            self.regions.resolve(get(wcol).unwrap_or_default(), parent, name).map_err(|r| fail(wcol, r))?;
         let period = match &self.periode {
             PeriodeRule::Fixed(p) => *p,
             PeriodeRule::Column(c) => {
@@ -375,12 +462,13 @@ impl Mapper {
         let raw = get(ncol).unwrap_or_default();
         let value = number::parse(raw, &self.number).map_err(|r| fail(ncol, r))?;
         // `dims` follows the BTreeMap order of `target.dimensi`: sorted by dimension code.
-        Ok(Row { wilayah, period, dims, value, raw: raw.to_string() })
+        Ok(Row { wilayah: region.code, level: region.level, period, dims, value, raw: raw.to_string() })
     }
 }
 
 struct Row {
     wilayah: &'static str,
+    level: u8,
     period: Period,
     dims: String,
     value: number::Value,

@@ -9,8 +9,8 @@
 //! a guess.
 
 use crate::{Memo, Reject};
-use satu_config::{Level, WilayahSpec};
-use satu_reference::{kemendagri, Region};
+use satu_config::{CodeSystem, Level, WilayahSpec};
+use satu_reference::{bps, kemendagri, Region};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -82,6 +82,44 @@ pub fn lookup(code: &str) -> Option<&'static Region> {
     by_code().get(code).copied()
 }
 
+/// The Kemendagri region of each shipped BPS code, matched by parent and normalised name (levels
+/// 1 and 2 share their codes); a BPS area with no single match is left out.
+fn crosswalk() -> &'static HashMap<&'static str, &'static Region> {
+    static MAP: OnceLock<HashMap<&'static str, &'static Region>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut list: Vec<_> = bps().iter().collect();
+        list.sort_by_key(|b| b.level);
+        let mut map: HashMap<&'static str, &'static Region> = HashMap::new();
+        for b in list {
+            let found = match b.level {
+                1 | 2 => dotted_code(&b.code).and_then(|c| lookup(&c)),
+                _ => b.parent.as_deref().and_then(|p| map.get(p).copied()).and_then(|parent| {
+                    let prefix = format!("{}.", parent.code);
+                    let name = normalise_name(&b.name);
+                    let hits: Vec<&'static Region> = kemendagri()
+                        .iter()
+                        .filter(|r| {
+                            r.level == b.level
+                                && r.code.starts_with(&prefix)
+                                && normalise_name(&r.name) == name
+                        })
+                        .collect();
+                    (hits.len() == 1).then(|| hits[0])
+                }),
+            };
+            if let Some(r) = found {
+                map.insert(b.code.as_str(), r);
+            }
+        }
+        map
+    })
+}
+
+/// The Kemendagri region of BPS code `code`, when the shipped crosswalk knows it.
+pub fn from_bps(code: &str) -> Option<&'static Region> {
+    crosswalk().get(code).copied()
+}
+
 /// A region found for a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resolved {
@@ -89,17 +127,28 @@ pub struct Resolved {
     pub code: &'static str,
     /// Official name.
     pub name: &'static str,
+    /// 1 provinsi, 2 kabupaten/kota, 3 kecamatan, 4 desa/kelurahan.
+    pub level: u8,
+}
+
+impl Resolved {
+    fn of(r: &'static Region) -> Self {
+        Self { code: &r.code, name: &r.name, level: r.level }
+    }
 }
 
 /// Resolves the values of one column, as a pipeline's `wilayah` declares; remembers answers.
 pub struct RegionResolver {
-    area: Area,
+    /// The declared level first, then the `totals` levels.
+    areas: Vec<Area>,
+    codes: CodeSystem,
     /// Answers by raw value, and by raw value + parent.
     cache: Memo<Result<Resolved, Reject>>,
     with_parent: Memo<Result<Resolved, Reject>>,
 }
 
-/// The regions a column may name: those at one level inside one area.
+/// The regions a column may name: those at one level inside one area (or the area itself, for
+/// a total row at the area's own level).
 struct Area {
     level: Level,
     within: &'static Region,
@@ -107,8 +156,9 @@ struct Area {
 }
 
 impl RegionResolver {
-    /// Prepares the names of every region at `spec.level` inside `spec.within`. Fails (a config
-    /// error) when `within` is not a known code or is not above `level`.
+    /// Prepares the names of every region at `spec.level` (and the `totals` levels) inside
+    /// `spec.within`. Fails (a config error) when `within` is not a known code or the levels do
+    /// not fit it.
     pub fn new(spec: &WilayahSpec) -> Result<Self, String> {
         let within = dotted_code(spec.within.trim())
             .and_then(|c| lookup(&c))
@@ -120,15 +170,18 @@ impl RegionResolver {
             )
             .to_lowercase());
         }
-        let prefix = format!("{}.", within.code);
-        let mut names: HashMap<String, Vec<&'static Region>> = HashMap::new();
-        for r in kemendagri() {
-            if r.level == spec.level.number() && r.code.starts_with(&prefix) {
-                names.entry(normalise_name(&r.name)).or_default().push(r);
+        let mut areas = vec![Area::new(spec.level, within)];
+        for total in &spec.totals {
+            if total.number() >= spec.level.number() || total.number() < within.level {
+                return Err(format!(
+                    "totals level `{total:?}` must be coarser than `{:?}` and not coarser than `{}` ({})",
+                    spec.level, within.code, within.name
+                )
+                .to_lowercase());
             }
+            areas.push(Area::new(*total, within));
         }
-        let area = Area { level: spec.level, within, names };
-        Ok(Self { area, cache: Memo::new(), with_parent: Memo::new() })
+        Ok(Self { areas, codes: spec.codes, cache: Memo::new(), with_parent: Memo::new() })
     }
 
     /// Resolves `raw`, with an optional parent name or code and an optional name that must
@@ -139,10 +192,12 @@ impl RegionResolver {
         parent: Option<&str>,
         name: Option<&str>,
     ) -> Result<Resolved, Reject> {
-        let area = &self.area;
+        let (areas, codes) = (&self.areas, self.codes);
         let answer = match parent {
-            None => self.cache.get_or(raw, || area.resolve(raw, None)),
-            Some(p) => self.with_parent.get_or(&format!("{raw}\u{1f}{p}"), || area.resolve(raw, Some(p))),
+            None => self.cache.get_or(raw, || resolve_in(areas, codes, raw, None)),
+            Some(p) => {
+                self.with_parent.get_or(&format!("{raw}\u{1f}{p}"), || resolve_in(areas, codes, raw, Some(p)))
+            }
         }?;
         match name.map(str::trim).filter(|n| !n.is_empty()) {
             Some(n) if normalise_name(n) != normalise_name(answer.name) => Err(Reject::new(
@@ -159,7 +214,108 @@ impl RegionResolver {
     }
 }
 
+/// Resolves in the declared level first, then in the totals levels.
+fn resolve_in(
+    areas: &[Area],
+    codes: CodeSystem,
+    raw: &str,
+    parent: Option<&str>,
+) -> Result<Resolved, Reject> {
+    let value = raw.trim();
+    if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        let region = code_region(codes, value)?;
+        let Some(area) = areas.iter().find(|a| a.level.number() == region.level) else {
+            return Err(Reject::new(
+                "level_wilayah_salah",
+                format!("`{value}` ({}) is not a {}", region.name, areas[0].level_name()),
+            ));
+        };
+        return area.contains(region, value);
+    }
+    let first = areas[0].resolve(raw, parent);
+    match &first {
+        Err(r) if r.rule == "wilayah_tidak_dikenal" => {
+            areas[1..].iter().find_map(|a| a.resolve(raw, parent).ok()).map_or(first, Ok)
+        }
+        _ => first,
+    }
+}
+
+/// The Kemendagri region a code names, read in `codes`.
+fn code_region(codes: CodeSystem, value: &str) -> Result<&'static Region, Reject> {
+    let digits = value.chars().all(|c| c.is_ascii_digit());
+    match codes {
+        CodeSystem::Kemendagri => kemendagri_code(value),
+        CodeSystem::Bps => bps_code(value),
+        CodeSystem::Campuran if digits && value.len() == 7 => bps_code(value),
+        CodeSystem::Campuran if digits && value.len() == 10 => Err(Reject::new(
+            "kode_ambigu",
+            format!("`{value}`: 10-digit codes collide between BPS and Kemendagri; declare `codes = \"bps\"` or `\"kemendagri\"`"),
+        )),
+        CodeSystem::Campuran => kemendagri_code(value),
+    }
+}
+
+fn kemendagri_code(value: &str) -> Result<&'static Region, Reject> {
+    let Some(code) = dotted_code(value) else {
+        return Err(Reject::new(
+            "kode_wilayah_tidak_valid",
+            format!("`{value}` is not a Kemendagri code (PP.KK.CC.DDDD or 2/4/6/10 digits)"),
+        ));
+    };
+    lookup(&code).ok_or_else(|| {
+        Reject::new("kode_wilayah_tidak_dikenal", format!("`{value}` is not a Kemendagri code"))
+    })
+}
+
+fn bps_code(value: &str) -> Result<&'static Region, Reject> {
+    if !value.chars().all(|c| c.is_ascii_digit()) || ![2, 4, 7, 10].contains(&value.len()) {
+        return Err(Reject::new(
+            "kode_wilayah_tidak_valid",
+            format!("`{value}` is not a BPS code (2, 4, 7 or 10 digits)"),
+        ));
+    }
+    from_bps(value).ok_or_else(|| {
+        Reject::new(
+            "kode_wilayah_tidak_dikenal",
+            format!("`{value}` is not a BPS code Satu can map to Kemendagri"),
+        )
+    })
+}
+
 impl Area {
+    fn new(level: Level, within: &'static Region) -> Self {
+        let mut names: HashMap<String, Vec<&'static Region>> = HashMap::new();
+        if level.number() == within.level {
+            names.insert(normalise_name(&within.name), vec![within]);
+        } else {
+            let prefix = format!("{}.", within.code);
+            for r in kemendagri() {
+                if r.level == level.number() && r.code.starts_with(&prefix) {
+                    names.entry(normalise_name(&r.name)).or_default().push(r);
+                }
+            }
+        }
+        Self { level, within, names }
+    }
+
+    /// Whether `region` (found by `value`) lies where this area allows.
+    fn contains(&self, region: &'static Region, value: &str) -> Result<Resolved, Reject> {
+        let inside = if self.level.number() == self.within.level {
+            region.code == self.within.code
+        } else {
+            region.code.starts_with(&format!("{}.", self.within.code))
+        };
+        if inside {
+            Ok(Resolved::of(region))
+        } else {
+            Err(Reject::new(
+                "wilayah_di_luar_cakupan",
+                format!("`{value}` ({}) is outside {}", region.name, self.describe()),
+            ))
+        }
+    }
+
     fn describe(&self) -> String {
         format!("{} {}", self.within.code, self.within.name)
     }
@@ -186,9 +342,6 @@ impl Area {
             _ => (value, None),
         };
         let parent = parent.map(str::trim).filter(|p| !p.is_empty()).or(hint);
-        if value.chars().all(|c| c.is_ascii_digit() || c == '.') {
-            return self.resolve_code(value);
-        }
         let wanted = normalise_name(value);
         let Some(candidates) =
             self.names.get(&wanted).map(|c| self.same_kind(value, c)).filter(|c| !c.is_empty())
@@ -227,7 +380,7 @@ impl Area {
             }
         };
         match matching.as_slice() {
-            [r] => Ok(Resolved { code: &r.code, name: &r.name }),
+            [r] => Ok(Resolved::of(r)),
             many => {
                 let list: Vec<String> = many.iter().map(|r| format!("{} {}", r.code, r.name)).collect();
                 Err(Reject::new(
@@ -257,34 +410,6 @@ impl Area {
         };
         candidates.iter().copied().filter(|r| kind.is_none_or(|k| r.kind == k)).collect()
     }
-
-    fn resolve_code(&self, value: &str) -> Result<Resolved, Reject> {
-        let Some(code) = dotted_code(value) else {
-            return Err(Reject::new(
-                "kode_wilayah_tidak_valid",
-                format!("`{value}` is not a Kemendagri code (PP.KK.CC.DDDD or 2/4/6/10 digits)"),
-            ));
-        };
-        let Some(r) = lookup(&code) else {
-            return Err(Reject::new(
-                "kode_wilayah_tidak_dikenal",
-                format!("`{value}` is not a Kemendagri code"),
-            ));
-        };
-        if r.level != self.level.number() {
-            return Err(Reject::new(
-                "level_wilayah_salah",
-                format!("`{value}` ({}) is not a {}", r.name, self.level_name()),
-            ));
-        }
-        if !r.code.starts_with(&format!("{}.", self.within.code)) {
-            return Err(Reject::new(
-                "wilayah_di_luar_cakupan",
-                format!("`{value}` ({}) is outside {}", r.name, self.describe()),
-            ));
-        }
-        Ok(Resolved { code: &r.code, name: &r.name })
-    }
 }
 
 #[cfg(test)]
@@ -299,8 +424,48 @@ mod tests {
             parent_column: None,
             name_column: None,
             codes: Default::default(),
+            totals: vec![],
         };
         RegionResolver::new(&spec).expect("35.76 is a valid area")
+    }
+
+    #[test]
+    fn bps_codes_go_through_the_crosswalk_and_mixed_codes_only_where_unambiguous() {
+        let spec = WilayahSpec {
+            column: "x".into(),
+            level: Level::Kecamatan,
+            within: "35.76".into(),
+            parent_column: None,
+            name_column: None,
+            codes: CodeSystem::Campuran,
+            totals: vec![Level::Kabkota],
+        };
+        let mut r = RegionResolver::new(&spec).expect("valid");
+        assert_eq!(code(&mut r, "3576010", None), Ok("35.76.01"), "BPS Prajurit Kulon");
+        assert_eq!(code(&mut r, "3576021", None), Ok("35.76.03"), "BPS Kranggan is Kemendagri 03");
+        assert_eq!(code(&mut r, "357602", None), Ok("35.76.02"), "Kemendagri, plain");
+        assert_eq!(code(&mut r, "35.76.02", None), Ok("35.76.02"));
+        assert_eq!(code(&mut r, "3576", None), Ok("35.76"), "the city's own total row");
+        assert_eq!(code(&mut r, "Kota Mojokerto", None), Ok("35.76"));
+        assert_eq!(code(&mut r, "3576021001", None), Err("kode_ambigu"));
+        assert_eq!(code(&mut r, "3578", None), Err("wilayah_di_luar_cakupan"), "Kota Surabaya");
+        assert_eq!(code(&mut r, "3576099", None), Err("kode_wilayah_tidak_dikenal"));
+        let level = r.resolve("3576", None, None).map(|x| x.level);
+        assert_eq!(level, Ok(2));
+        // BPS desa codes, declared as such: 3576021001 is Kelurahan Kranggan in BPS (and
+        // Gununggedangan in Kemendagri).
+        let mut bps = RegionResolver::new(&WilayahSpec {
+            level: Level::Kelurahan,
+            codes: CodeSystem::Bps,
+            totals: vec![],
+            ..spec.clone()
+        })
+        .expect("valid");
+        assert_eq!(code(&mut bps, "3576021001", None), Ok("35.76.03.1001"));
+        assert_eq!(code(&mut bps, "3576020002", None), Ok("35.76.02.1001"), "GUNUNG GEDANGAN");
+        let mut kemendagri = resolver(Level::Kelurahan);
+        assert_eq!(code(&mut kemendagri, "3576021001", None), Ok("35.76.02.1001"));
+        assert!(RegionResolver::new(&WilayahSpec { totals: vec![Level::Kelurahan], ..spec }).is_err());
     }
 
     fn code(r: &mut RegionResolver, raw: &str, parent: Option<&str>) -> Result<&'static str, &'static str> {
@@ -369,6 +534,7 @@ mod tests {
             parent_column: None,
             name_column: None,
             codes: Default::default(),
+            totals: vec![],
         };
         let mut r = RegionResolver::new(&spec).expect("35 is valid");
         assert_eq!(code(&mut r, "Kauman", None), Err("wilayah_ambigu"));
@@ -388,6 +554,7 @@ mod tests {
             parent_column: None,
             name_column: None,
             codes: Default::default(),
+            totals: vec![],
         };
         assert!(RegionResolver::new(&spec).is_err());
         spec.within = "35.76.01".into();

@@ -835,3 +835,25 @@ macro_rules! reset_pipeline {
         tx.commit().await?;
     }};
 }
+
+/// Inserts a run's warnings in one transaction.
+macro_rules! record_warnings {
+    ($pool:expr, $dialect:expr, $run_id:expr, $pipeline:expr, $warnings:expr) => {{
+        let mut tx = $pool.begin_with($dialect.begin).await?;
+        for (rule, message, location) in $warnings {
+            sqlx::query(&format!(
+                "INSERT INTO etl.peringatan (run_id, pipeline, rule, message, location, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, {})",
+                $dialect.now_text
+            ))
+            .bind($run_id)
+            .bind($pipeline)
+            .bind(*rule)
+            .bind(message)
+            .bind(location)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+    }};
+}

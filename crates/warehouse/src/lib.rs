@@ -261,6 +261,13 @@ pub trait Warehouse: Send + Sync {
     async fn run(&self, run_id: i64) -> Result<Option<RunRecord>, WarehouseError>;
     /// The latest run of each pipeline.
     async fn last_runs(&self) -> Result<Vec<RunRecord>, WarehouseError>;
+    /// Records warnings of a run about loaded rows: (rule, message, location).
+    async fn record_warnings(
+        &self,
+        run_id: i64,
+        pipeline: &str,
+        warnings: &[(&str, String, String)],
+    ) -> Result<(), WarehouseError>;
     /// The runs of one pipeline or all, newest first, at most `limit`.
     async fn runs(&self, pipeline: Option<&str>, limit: u32) -> Result<Vec<RunRecord>, WarehouseError>;
     /// The latest successful run of each pipeline.

@@ -535,6 +535,16 @@ impl Warehouse for PostgresWarehouse {
         Ok(fetch_runs!(&self.read_pool, DIALECT, None))
     }
 
+    async fn record_warnings(
+        &self,
+        run_id: i64,
+        pipeline: &str,
+        warnings: &[(&str, String, String)],
+    ) -> Result<(), WarehouseError> {
+        record_warnings!(self.pool, DIALECT, run_id, pipeline, warnings);
+        Ok(())
+    }
+
     async fn runs(&self, pipeline: Option<&str>, limit: u32) -> Result<Vec<RunRecord>, WarehouseError> {
         Ok(run_history!(&self.read_pool, DIALECT, pipeline, limit))
     }
