@@ -193,3 +193,125 @@ async fn f4_ckan_datastore_loads_as_specified() -> TestResult {
     assert_eq!([&r["read"], &r["unchanged"], &r["inserted"]], [8, 8, 0], "{r}");
     Ok(())
 }
+
+/// Five datasets of the organisation (and one of another), oldest change first.
+fn packages() -> Vec<Value> {
+    let p = |id: &str, org: &str, modified: &str, extras: Value| {
+        json!({ "id": id, "name": format!("data-{id}"), "title": format!("Data {id}"),
+                "organization": { "name": org, "title": org.to_uppercase() },
+                "extras": extras, "tags": [{ "name": "kependudukan" }],
+                "resources": [{ "id": format!("{id}-csv"), "datastore_active": true }],
+                "metadata_modified": modified })
+    };
+    vec![
+        p(
+            "a",
+            "dispendukcapil",
+            "2024-01-01T00:00:00.000000",
+            json!([{ "key": "frekuensi", "value": "tahunan" }, { "key": "satuan", "value": "jiwa" }]),
+        ),
+        p(
+            "b",
+            "dispendukcapil",
+            "2024-02-01T00:00:00.000000",
+            json!([{ "key": "frekuensi", "value": "semesteran" }]),
+        ),
+        p("x", "dinkes", "2024-02-15T00:00:00.000000", json!([])),
+        p("c", "dispendukcapil", "2024-03-01T00:00:00.000000", json!([])),
+        p("d", "dispendukcapil", "2024-04-01T00:00:00.000000", json!([])),
+        p("e", "dispendukcapil", "2024-05-01T10:00:00.000000", json!([])),
+    ]
+}
+
+/// `package_search` with the filters Satu sends: `organization:NAME`, optionally
+/// `AND metadata_modified:[T TO *]`; `start` and `rows`.
+async fn package_search(
+    State(p): State<Arc<Portal>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> axum::Json<Value> {
+    let fq = q.get("fq").cloned().unwrap_or_default();
+    if let Ok(mut s) = p.searches.lock() {
+        s.push(fq.clone());
+    }
+    let org =
+        fq.strip_prefix("organization:").and_then(|r| r.split(' ').next()).unwrap_or_default().to_string();
+    let since = fq
+        .split("metadata_modified:[")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .map(|s| s.trim_end_matches('Z').to_string());
+    let matching: Vec<Value> = packages()
+        .into_iter()
+        .filter(|p| p["organization"]["name"] == org.as_str())
+        .filter(|p| since.as_deref().is_none_or(|s| p["metadata_modified"].as_str().unwrap_or("") >= s))
+        .collect();
+    let start: usize = q.get("start").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let rows: usize = q.get("rows").and_then(|s| s.parse().ok()).unwrap_or(10);
+    let page: Vec<Value> = matching.iter().skip(start).take(rows).cloned().collect();
+    axum::Json(json!({ "success": true, "result": { "count": matching.len(), "results": page } }))
+}
+
+const CATALOG: &str = r#"
+[warehouse]
+url = "sqlite://warehouse.db"
+
+[[organisation]]
+code = "DISKOMINFO-3576"
+name = "Diskominfo Kota Mojokerto"
+role = "walidata"
+
+[[pipeline]]
+name = "katalog-dispendukcapil"
+opd = "DISKOMINFO-3576"
+source = { type = "ckan", portal = "BASE", organization = "dispendukcapil", limit = 2 }
+[pipeline.entity]
+table = "katalog_ckan"
+primary_key = ["id"]
+columns = { id = "text", name = "text", title = "text", organization = "text", frequency = "text",
+            unit = "text", tags = "text", resources = "bigint", datastore_resources = "text",
+            metadata_modified = "text" }
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_whole_organisation_is_harvested_into_the_catalog_incrementally() -> TestResult {
+    let portal = Arc::new(Portal::default());
+    let app =
+        Router::new().route("/api/3/action/package_search", get(package_search)).with_state(portal.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("pipelines.toml"), CATALOG.replace("BASE", &base))?;
+    let run = || {
+        let path = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || common::satu(&path, &["run", "katalog-dispendukcapil"]))
+    };
+    let out = run().await??;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = &common::status(dir.path())?["katalog-dispendukcapil"];
+    assert_eq!([&r["read"], &r["inserted"]], [5, 5], "{r}");
+    let a = common::query(
+        dir.path(),
+        "SELECT title, frequency, unit, tags, datastore_resources FROM dw.katalog_ckan WHERE id = 'a'",
+    )?;
+    assert_eq!(
+        a[0],
+        json!({ "title": "Data a", "frequency": "tahunan", "unit": "jiwa", "tags": "kependudukan", "datastore_resources": "[\"a-csv\"]" })
+    );
+    assert_eq!(
+        portal.searches.lock().map(|s| s.len()).unwrap_or_default(),
+        3,
+        "pages of two, up to the count of five"
+    );
+
+    // Again: only what changed since the last harvest (with a five-minute overlap) is asked for.
+    let out = run().await??;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = &common::status(dir.path())?["katalog-dispendukcapil"];
+    assert_eq!([&r["read"], &r["inserted"], &r["updated"], &r["unchanged"]], [1, 0, 0, 1], "{r}");
+    let last = portal.searches.lock().map(|s| s.last().cloned().unwrap_or_default()).unwrap_or_default();
+    assert_eq!(last, "organization:dispendukcapil AND metadata_modified:[2024-05-01T09:55:00Z TO *]");
+    Ok(())
+}

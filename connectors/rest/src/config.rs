@@ -67,6 +67,9 @@ pub struct RestConfig {
     /// Keep every response body in the landing zone, named by its SHA-256 (default true).
     #[serde(default = "default_true")]
     pub keep_responses: bool,
+    /// How records are read (set by the `ckan` preset, not configurable).
+    #[serde(skip)]
+    pub shape: Shape,
 }
 
 /// HTTP methods.
@@ -206,6 +209,54 @@ pub struct Incremental {
     /// The record field (flattened name) whose greatest value is saved; ISO dates and times
     /// compare as text.
     pub field: String,
+    /// The parameter's value, with `{}` standing for the saved position (default `{}`): e.g.
+    /// `"metadata_modified:[{} TO *]"` for a Solr filter.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// The parameter's value before any harvest completed (default: the parameter is left out).
+    #[serde(default)]
+    pub initial: Option<String>,
+    /// Seconds to step back from the saved position (an ISO date-time), to catch records
+    /// committed late (default 0). Records read again merge as unchanged.
+    #[serde(default)]
+    pub overlap_seconds: u64,
+}
+
+impl Incremental {
+    /// The parameter's value for saved position `since` (or before the first harvest).
+    pub fn value(&self, since: Option<&str>) -> Option<String> {
+        let Some(since) = since else { return self.initial.clone() };
+        let since = step_back(since, self.overlap_seconds);
+        Some(match &self.template {
+            Some(t) => t.replace("{}", &since),
+            None => since,
+        })
+    }
+}
+
+/// `2024-06-01T10:00:00.123` minus `seconds`, written back in Solr's UTC form
+/// (`2024-06-01T09:55:00Z`); other values are kept as they are.
+fn step_back(since: &str, seconds: u64) -> String {
+    if seconds == 0 {
+        return since.to_string();
+    }
+    let parsed = chrono::NaiveDateTime::parse_from_str(since.trim_end_matches('Z'), "%Y-%m-%dT%H:%M:%S%.f");
+    match parsed {
+        Ok(t) => (t - chrono::TimeDelta::seconds(i64::try_from(seconds).unwrap_or(i64::MAX / 2)))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+        Err(_) => since.to_string(),
+    }
+}
+
+/// What the records of a response are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Shape {
+    /// Records as they are, flattened.
+    #[default]
+    Records,
+    /// CKAN packages, read into catalog rows (`ckan` with `organization` or `datasets`).
+    CkanPackages,
 }
 
 /// A CKAN portal's DataStore resource.
@@ -214,9 +265,17 @@ pub struct Incremental {
 pub struct CkanConfig {
     /// The portal, e.g. `https://data.mojokertokota.go.id`.
     pub portal: String,
-    /// The DataStore resource id.
-    pub resource_id: String,
-    /// Records per `datastore_search` page (default 1000, at most 32000).
+    /// The DataStore resource to read. Or, instead, `organization` or `datasets`.
+    #[serde(default)]
+    pub resource_id: Option<String>,
+    /// Harvest the catalog of a whole organisation (its CKAN `name`): one row per dataset.
+    #[serde(default)]
+    pub organization: Option<String>,
+    /// Harvest the catalog of these datasets (CKAN `name`s): one row per dataset.
+    #[serde(default)]
+    pub datasets: Vec<String>,
+    /// Records per `datastore_search` page, or datasets per `package_search` page (default
+    /// 1000, at most 32000).
     #[serde(default = "default_ckan_limit")]
     pub limit: u64,
     /// A CKAN API token, when the resource is not public.
@@ -244,8 +303,12 @@ impl CkanConfig {
     /// at `offset ≥ total` or an empty page — never following `_links.next` — skipped when
     /// `resource_show` says the resource was not modified since the last complete harvest.
     pub fn to_rest(&self) -> RestConfig {
+        if self.resource_id.is_none() {
+            return self.catalog();
+        }
+        let resource_id = self.resource_id.clone().unwrap_or_default();
         let mut query = BTreeMap::new();
-        query.insert("resource_id".to_string(), self.resource_id.clone());
+        query.insert("resource_id".to_string(), resource_id.clone());
         query.insert("sort".to_string(), "_id".to_string());
         RestConfig {
             url: format!("{}/api/3/action/datastore_search", self.portal.trim_end_matches('/')),
@@ -270,9 +333,8 @@ impl CkanConfig {
             incremental: None,
             changed: Some(ChangeProbe {
                 url: format!(
-                    "{}/api/3/action/resource_show?id={}",
-                    self.portal.trim_end_matches('/'),
-                    self.resource_id
+                    "{}/api/3/action/resource_show?id={resource_id}",
+                    self.portal.trim_end_matches('/')
                 ),
                 paths: vec!["result.last_modified".into(), "result.metadata_modified".into()],
             }),
@@ -282,12 +344,77 @@ impl CkanConfig {
             retry_backoff_ms: self.retry_backoff_ms,
             requests_per_second: self.requests_per_second,
             keep_responses: true,
+            shape: Shape::Records,
+        }
+    }
+
+    /// The catalog harvest: `package_search` filtered to the organisation or datasets, oldest
+    /// change first, paged with `start`/`rows` up to `count`; incremental on `metadata_modified`
+    /// with a five-minute overlap.
+    fn catalog(&self) -> RestConfig {
+        let filter = match &self.organization {
+            Some(org) => format!("organization:{org}"),
+            None => format!("name:({})", self.datasets.join(" OR ")),
+        };
+        let mut query = BTreeMap::new();
+        query.insert("sort".to_string(), "metadata_modified asc".to_string());
+        query.insert("include_private".to_string(), self.api_key.is_some().to_string());
+        RestConfig {
+            url: format!("{}/api/3/action/package_search", self.portal.trim_end_matches('/')),
+            method: Method::Get,
+            records: "result.results".into(),
+            query,
+            headers: BTreeMap::new(),
+            body: None,
+            pagination: Pagination::Offset {
+                offset_param: "start".into(),
+                limit_param: "rows".into(),
+                limit: self.limit,
+            },
+            total: Some("result.count".into()),
+            on_change: self.on_change,
+            auth: match &self.api_key {
+                Some(key) => {
+                    Auth::ApiKey { header: Some("Authorization".into()), query: None, value: key.clone() }
+                }
+                None => Auth::None,
+            },
+            incremental: Some(Incremental {
+                param: "fq".into(),
+                field: "metadata_modified".into(),
+                template: Some(format!("{filter} AND metadata_modified:[{{}} TO *]")),
+                initial: Some(filter),
+                overlap_seconds: 300,
+            }),
+            changed: None,
+            max_pages: default_max_pages(),
+            timeout_seconds: self.timeout_seconds,
+            retries: self.retries,
+            retry_backoff_ms: self.retry_backoff_ms,
+            requests_per_second: self.requests_per_second,
+            keep_responses: true,
+            shape: Shape::CkanPackages,
         }
     }
 
     /// Problems `satu check` reports.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
+        let targets = usize::from(self.resource_id.is_some())
+            + usize::from(self.organization.is_some())
+            + usize::from(!self.datasets.is_empty());
+        if targets != 1 {
+            out.push((
+                "resource_id",
+                "give exactly one of `resource_id`, `organization` or `datasets`".into(),
+            ));
+        }
+        let plain =
+            |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if self.organization.as_deref().is_some_and(|o| !plain(o)) || self.datasets.iter().any(|d| !plain(d))
+        {
+            out.push(("organization", "CKAN names are lower-case letters, digits, `-` and `_`".into()));
+        }
         if !(1..=32_000).contains(&self.limit) {
             out.push(("limit", format!("must be between 1 and 32000, got {}", self.limit)));
         }

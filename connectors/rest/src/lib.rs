@@ -12,10 +12,13 @@
 //! Incremental harvests send the greatest `incremental.field` of the last complete harvest as a
 //! request parameter; the state moves only when a harvest completes.
 
+mod ckan;
 mod config;
 mod http;
 
-pub use config::{Auth, ChangeProbe, CkanConfig, Incremental, Method, OnChange, Pagination, RestConfig};
+pub use config::{
+    Auth, ChangeProbe, CkanConfig, Incremental, Method, OnChange, Pagination, RestConfig, Shape,
+};
 
 use futures::StreamExt;
 use satu_core::{
@@ -46,7 +49,10 @@ impl RestSource {
     /// Fetches and reads the first page only (check and discover).
     async fn first_page(&self) -> Result<Vec<satu_formats::json::Record>, SourceError> {
         let mut client = http::Client::new(self.config.clone(), self.label.clone())?;
-        let params = Pager::new(&self.config.pagination).params();
+        let mut params = Pager::new(&self.config.pagination).params();
+        if let Some(inc) = &self.config.incremental {
+            params.extend(inc.value(None).map(|v| (inc.param.clone(), v)));
+        }
         let response = client.fetch(&self.config.url, &params, "page 1").await?;
         json_body(&self.label, "page 1", &response)?;
         satu_formats::json::records(&response.body, &self.config.records)
@@ -83,15 +89,22 @@ impl RestSource {
         for n in 1..=self.config.max_pages {
             let page = format!("page {n}");
             let mut params = pager.params();
-            if let (Some(inc), Some(since)) = (&self.config.incremental, &since) {
-                params.push((inc.param.clone(), since.clone()));
+            if let Some(value) = self.config.incremental.as_ref().and_then(|inc| inc.value(since.as_deref()))
+            {
+                params.push((
+                    self.config.incremental.as_ref().map(|i| i.param.clone()).unwrap_or_default(),
+                    value,
+                ));
             }
             let response = client.fetch(&url, &params, &page).await?;
             let body = json_body(&self.label, &page, &response)?;
             let hash = hex(&Sha256::digest(&response.body));
             self.keep(&hash, &response.body).await?;
-            let records = satu_formats::json::records(&response.body, &self.config.records)
-                .map_err(|e| SourceError::data(format!("{} {page}", self.label), e.to_string()))?;
+            let records = match self.config.shape {
+                Shape::Records => satu_formats::json::records(&response.body, &self.config.records),
+                Shape::CkanPackages => Ok(ckan::packages(&body)),
+            }
+            .map_err(|e| SourceError::data(format!("{} {page}", self.label), e.to_string()))?;
             if !records.is_empty() && previous_hash.as_deref() == Some(hash.as_str()) {
                 return Err(SourceError::data(
                     format!("{} {page}", self.label),
