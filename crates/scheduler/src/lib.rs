@@ -248,11 +248,19 @@ async fn run_tick(s: &Shared, name: &str, stop: &mut watch::Receiver<bool>) -> O
         tracing::info!(pipeline = %name, "circuit open: this tick runs as a probe");
     }
     let Some(pipeline) = s.deployment.pipeline(name) else { return Some("failed") };
-    let _global = s.global.acquire().await.ok()?;
+    // Wait for a free slot (overall, then on the source's host), unless the scheduler stops.
     let host = source_host(&pipeline.source).and_then(|h| s.hosts.get(&h).cloned());
-    let _host = match &host {
-        Some(h) => Some(h.acquire().await.ok()?),
-        None => None,
+    let permits = async {
+        let global = s.global.acquire().await.ok()?;
+        let host = match &host {
+            Some(h) => Some(h.acquire().await.ok()?),
+            None => None,
+        };
+        Some((global, host))
+    };
+    let _permits = tokio::select! {
+        p = permits => p?,
+        _ = stop.changed() => return None,
     };
     let limits = Limits {
         timeout: pipeline.timeout.unwrap_or(cfg.timeout).0,
