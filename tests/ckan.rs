@@ -41,8 +41,10 @@ fn records() -> Vec<Value> {
 
 async fn resource_show(State(p): State<Arc<Portal>>) -> axum::Json<Value> {
     let modified = p.last_modified.lock().map(|m| m.clone()).unwrap_or_default();
-    axum::Json(json!({ "success": true, "result": { "id": "f4", "last_modified": modified,
-                                                   "metadata_modified": "2024-01-01T00:00:00" } }))
+    axum::Json(
+        json!({ "success": true, "result": { "id": "f4", "datastore_active": true, "last_modified": modified,
+                                                   "metadata_modified": "2024-01-01T00:00:00" } }),
+    )
 }
 
 async fn datastore_search(
@@ -313,5 +315,119 @@ async fn a_whole_organisation_is_harvested_into_the_catalog_incrementally() -> T
     assert_eq!([&r["read"], &r["inserted"], &r["updated"], &r["unchanged"]], [1, 0, 0, 1], "{r}");
     let last = portal.searches.lock().map(|s| s.last().cloned().unwrap_or_default()).unwrap_or_default();
     assert_eq!(last, "organization:dispendukcapil AND metadata_modified:[2024-05-01T09:55:00Z TO *]");
+    Ok(())
+}
+
+/// Resources without a DataStore: the files themselves.
+async fn resource_file_show(
+    State(base): State<Arc<std::sync::OnceLock<String>>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> axum::Json<Value> {
+    let base = base.get().cloned().unwrap_or_default();
+    let (url, format) = match q.get("id").map(String::as_str) {
+        Some("csv1") => (format!("{base}/files/penduduk.csv"), "CSV"),
+        _ => (format!("{base}/files/penduduk.xlsx"), "XLSX"),
+    };
+    axum::Json(json!({ "success": true, "result": { "id": q.get("id"), "datastore_active": false,
+        "url": url, "format": format, "last_modified": "2024-06-01T00:00:00" } }))
+}
+
+async fn csv_file() -> &'static str {
+    "\u{feff}kode_wilayah;nama_wilayah;jenis_kelamin;tahun;jumlah\r\n3576010;PRAJURIT KULON;L;2024;23.456\r\n357602;Magersari;P;2024;20.456\r\n"
+}
+
+fn xlsx_file() -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["kode_wilayah", "nama_wilayah", "jenis_kelamin", "tahun", "jumlah"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h)?;
+    }
+    for (r, (kode, nama, jk, jumlah)) in
+        [("3576021", "KRANGGAN", "L", 19001.0), ("3576021", "Kranggan", "P", 19222.0)].iter().enumerate()
+    {
+        let r = r as u32 + 1;
+        sheet.write_string(r, 0, *kode)?;
+        sheet.write_string(r, 1, *nama)?;
+        sheet.write_string(r, 2, *jk)?;
+        sheet.write_number(r, 3, 2024.0)?;
+        sheet.write_number(r, 4, *jumlah)?;
+    }
+    book.save_to_buffer()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resources_without_a_datastore_are_downloaded_and_read_as_csv_or_xlsx() -> TestResult {
+    let xlsx = xlsx_file()?;
+    let base_cell = Arc::new(std::sync::OnceLock::new());
+    let app = Router::new()
+        .route("/api/3/action/resource_show", get(resource_file_show))
+        .route("/files/penduduk.csv", get(csv_file))
+        .route("/files/penduduk.xlsx", get(move || async move { xlsx.clone() }))
+        .with_state(base_cell.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let _ = base_cell.set(base.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let config = CONFIG.replace("BASE", &base).replace(
+        "source = { type = \"ckan\", portal = \"BASE\", resource_id = \"f4\", limit = 4 }".replace("BASE", &base).as_str(),
+        &format!("source = {{ type = \"ckan\", portal = \"{base}\", resource_id = \"csv1\", csv = {{ delimiter = \";\" }} }}"),
+    ) + &format!(
+        r#"
+[[pipeline]]
+name = "ckan-xlsx"
+opd = "DISPENDUKCAPIL-3576"
+source = {{ type = "ckan", portal = "{base}", resource_id = "xls1" }}
+[pipeline.target]
+dataset = "penduduk-kecamatan-jk"
+indikator = "kependudukan.jumlah_penduduk"
+wilayah = {{ column = "kode_wilayah", name_column = "nama_wilayah", level = "kecamatan", within = "35.76", codes = "campuran" }}
+periode = {{ tahun = "tahun" }}
+nilai = {{ column = "jumlah", integer = true }}
+dimensi = {{ jenis_kelamin = "jenis_kelamin" }}
+"#
+    );
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("pipelines.toml"), config)?;
+    let run = || {
+        let path = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || common::satu(&path, &["run", "--all"]))
+    };
+    let out = run().await??;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = common::status(dir.path())?;
+    assert_eq!(
+        [&s["ckan-penduduk"]["read"], &s["ckan-penduduk"]["inserted"]],
+        [2, 2],
+        "{}",
+        s["ckan-penduduk"]
+    );
+    assert_eq!([&s["ckan-xlsx"]["read"], &s["ckan-xlsx"]["inserted"]], [2, 2], "{}", s["ckan-xlsx"]);
+    let rows = common::query(
+        dir.path(),
+        "SELECT kode_wilayah, nilai, lokasi_sumber FROM dw.observasi ORDER BY kode_wilayah, nilai",
+    )?;
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(
+        (rows[0]["kode_wilayah"].as_str(), rows[0]["nilai"].as_i64()),
+        (Some("35.76.01"), Some(23456))
+    );
+    let csv_line = rows[0]["lokasi_sumber"].as_str().unwrap_or_default();
+    assert!(
+        csv_line.contains("landing/ckan-penduduk/responses/") && csv_line.ends_with(".csv:2"),
+        "{csv_line}"
+    );
+    assert_eq!(
+        (rows[2]["kode_wilayah"].as_str(), rows[2]["nilai"].as_i64()),
+        (Some("35.76.03"), Some(19001))
+    );
+    let cell = rows[2]["lokasi_sumber"].as_str().unwrap_or_default();
+    assert!(cell.starts_with(&format!("{base}/files/penduduk.xlsx Sheet1!2 sha256:")), "{cell}");
+
+    let out = run().await??;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = common::status(dir.path())?;
+    assert_eq!([&s["ckan-penduduk"]["read"], &s["ckan-xlsx"]["read"]], [0, 0], "not modified: nothing read");
     Ok(())
 }

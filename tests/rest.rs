@@ -18,7 +18,8 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 const TOKEN: &str = "rahasia-token-simpus-8f2c";
 
 /// Visits per kelurahan and month, as the puskesmas application's API pages them (two per page,
-/// numbers as numbers or as Indonesian text), filtered by `updated_since`.
+/// numbers as numbers or as Indonesian text, one record listed twice), filtered by
+/// `updated_since`.
 async fn kunjungan(headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {TOKEN}")) {
         return StatusCode::UNAUTHORIZED.into_response();
@@ -29,6 +30,8 @@ async fn kunjungan(headers: HeaderMap, Query(q): Query<HashMap<String, String>>)
         json!({ "id": 3, "lokasi": { "kelurahan": "Prajurit Kulon" }, "tahun": 2024, "bulan": "Februari", "jk": "L", "jenis": "BARU", "jumlah": "88", "diubah": "2024-03-01T08:00:00" }),
         json!({ "id": 4, "lokasi": { "kelurahan": "Kelurahan Antah" }, "tahun": 2024, "bulan": "Februari", "jk": "P", "jenis": "BARU", "jumlah": "12", "diubah": "2024-03-02T08:00:00" }),
         json!({ "id": 5, "lokasi": { "kelurahan": "Meri" }, "tahun": 2024, "bulan": "Maret", "jk": "P", "jenis": "LAMA", "jumlah": 45, "diubah": "2024-04-01T08:00:00" }),
+        // The first record again, on the last page (the application lists it twice).
+        json!({ "id": 1, "lokasi": { "kelurahan": "Kel. Magersari" }, "tahun": 2024, "bulan": "Januari", "jk": "L", "jenis": "BARU", "jumlah": 1234, "diubah": "2024-02-01T08:00:00" }),
     ];
     let since = q.get("updated_since").cloned().unwrap_or_default();
     let fresh: Vec<&Value> =
@@ -112,7 +115,7 @@ async fn a_paginated_opd_api_loads_exactly_once_without_leaking_its_token() -> T
     assert!(out.status.success(), "{logs}");
     let s = common::status(dir.path())?;
     let r = &s["simpus-api"];
-    assert_eq!([&r["read"], &r["inserted"], &r["rejected"]], [5, 4, 1], "{r}");
+    assert_eq!([&r["read"], &r["inserted"], &r["rejected"], &r["duplicates"]], [6, 4, 1, 1], "{r}");
     assert_eq!(r["balanced"], "true");
     // Numbers sent as numbers and as Indonesian text are read alike, exactly.
     let values = common::query(

@@ -70,6 +70,9 @@ pub struct RestConfig {
     /// How records are read (set by the `ckan` preset, not configurable).
     #[serde(skip)]
     pub shape: Shape,
+    /// How a downloaded CSV resource is read (the `ckan` preset's `csv` table).
+    #[serde(skip)]
+    pub csv: Option<serde_json::Value>,
 }
 
 /// HTTP methods.
@@ -257,6 +260,9 @@ pub enum Shape {
     Records,
     /// CKAN packages, read into catalog rows (`ckan` with `organization` or `datasets`).
     CkanPackages,
+    /// A CKAN resource: its DataStore, or, when it has none, the file itself (CSV or a
+    /// spreadsheet), downloaded.
+    CkanResource,
 }
 
 /// A CKAN portal's DataStore resource.
@@ -278,6 +284,10 @@ pub struct CkanConfig {
     /// 1000, at most 32000).
     #[serde(default = "default_ckan_limit")]
     pub limit: u64,
+    /// How to read a resource without a DataStore when it is a CSV file: `{ delimiter = ";",
+    /// header_row = 3, encoding = "latin1" }` (the `csv` source's keys, without `path`).
+    #[serde(default)]
+    pub csv: Option<serde_json::Value>,
     /// A CKAN API token, when the resource is not public.
     #[serde(default)]
     pub api_key: Option<Secret>,
@@ -344,7 +354,8 @@ impl CkanConfig {
             retry_backoff_ms: self.retry_backoff_ms,
             requests_per_second: self.requests_per_second,
             keep_responses: true,
-            shape: Shape::Records,
+            shape: Shape::CkanResource,
+            csv: self.csv.clone(),
         }
     }
 
@@ -394,6 +405,7 @@ impl CkanConfig {
             requests_per_second: self.requests_per_second,
             keep_responses: true,
             shape: Shape::CkanPackages,
+            csv: None,
         }
     }
 

@@ -14,6 +14,7 @@
 
 mod ckan;
 mod config;
+mod download;
 mod http;
 
 pub use config::{
@@ -66,12 +67,12 @@ impl RestSource {
         let mut newest = since.clone();
         let saved_mark =
             cx.state.as_ref().and_then(|s| s.0.get("modified")).and_then(|v| v.as_str()).map(str::to_string);
-        let mark = match &self.config.changed {
-            None => None,
+        let (mark, described) = match &self.config.changed {
+            None => (None, None),
             Some(probe) => {
                 let r = client.probe(&probe.url, "change check").await?;
                 let body = json_body(&self.label, "change check", &r)?;
-                probe.paths.iter().find_map(|p| lookup(&body, p).and_then(as_text))
+                (probe.paths.iter().find_map(|p| lookup(&body, p).and_then(as_text)), Some(body))
             }
         };
         if mark.is_some() && mark == saved_mark {
@@ -80,6 +81,14 @@ impl RestSource {
                 .map_err(|e| SourceError::internal(&self.label, e))?;
             let _ = tx.send(Ok(Batch { df, seq: 0, checkpoint: cx.state.clone() })).await;
             return Ok(());
+        }
+        let no_datastore = described
+            .as_ref()
+            .is_some_and(|b| lookup(b, "result.datastore_active").and_then(|v| v.as_bool()) == Some(false));
+        if self.config.shape == Shape::CkanResource && no_datastore {
+            let state = SourceState(serde_json::json!({ "since": since, "modified": mark }));
+            let body = described.unwrap_or_default();
+            return download::read(self, &mut client, &body, &cx, state, tx).await;
         }
         let mut pager = Pager::new(&self.config.pagination);
         let mut url = self.config.url.clone();
@@ -101,7 +110,9 @@ impl RestSource {
             let hash = hex(&Sha256::digest(&response.body));
             self.keep(&hash, &response.body).await?;
             let records = match self.config.shape {
-                Shape::Records => satu_formats::json::records(&response.body, &self.config.records),
+                Shape::Records | Shape::CkanResource => {
+                    satu_formats::json::records(&response.body, &self.config.records)
+                }
                 Shape::CkanPackages => Ok(ckan::packages(&body)),
             }
             .map_err(|e| SourceError::data(format!("{} {page}", self.label), e.to_string()))?;
@@ -201,23 +212,36 @@ impl RestSource {
 
     /// Keeps a response body as `<responses>/<sha256>.json` (once: identical pages share a file).
     async fn keep(&self, hash: &str, body: &[u8]) -> Result<(), SourceError> {
-        let Some(dir) = &self.responses else { return Ok(()) };
-        let path = dir.join(format!("{hash}.json"));
+        self.keep_as(hash, "json", body).await.map(|_| ())
+    }
+
+    /// Keeps a body as `<responses>/<sha256>.<ext>`; returns its path (`None` when responses are
+    /// not kept).
+    async fn keep_as(&self, hash: &str, ext: &str, body: &[u8]) -> Result<Option<PathBuf>, SourceError> {
+        let Some(dir) = &self.responses else { return Ok(None) };
+        let path = dir.join(format!("{hash}.{ext}"));
         if tokio::fs::try_exists(&path).await.unwrap_or(false) {
-            return Ok(());
+            return Ok(Some(path));
         }
         tokio::fs::create_dir_all(dir).await.map_err(|e| SourceError::io(dir.display().to_string(), &e))?;
-        let partial = dir.join(format!("{hash}.json.partial"));
+        let partial = dir.join(format!("{hash}.{ext}.partial"));
         tokio::fs::write(&partial, body)
             .await
             .map_err(|e| SourceError::io(partial.display().to_string(), &e))?;
-        tokio::fs::rename(&partial, &path).await.map_err(|e| SourceError::io(path.display().to_string(), &e))
+        tokio::fs::rename(&partial, &path)
+            .await
+            .map_err(|e| SourceError::io(path.display().to_string(), &e))?;
+        Ok(Some(path))
     }
 }
 
 /// The body as JSON, or an error saying what came instead (an HTML error page, a cut-short
 /// body). Both are retryable: WAFs and proxies do this when busy.
-fn json_body(label: &str, page: &str, r: &http::Response) -> Result<serde_json::Value, SourceError> {
+pub(crate) fn json_body(
+    label: &str,
+    page: &str,
+    r: &http::Response,
+) -> Result<serde_json::Value, SourceError> {
     let kind = r.headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let start = r.body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if kind.contains("html") || start == Some(b'<') {
@@ -345,7 +369,7 @@ fn link_next(headers: &reqwest::header::HeaderMap) -> Option<String> {
 }
 
 /// The value at a dot path.
-fn lookup<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+pub(crate) fn lookup<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
     path.split('.').filter(|k| !k.is_empty()).try_fold(v, |v, k| v.get(k))
 }
 
@@ -353,7 +377,7 @@ fn as_u64(v: &serde_json::Value) -> Option<u64> {
     v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
-fn as_text(v: &serde_json::Value) -> Option<String> {
+pub(crate) fn as_text(v: &serde_json::Value) -> Option<String> {
     match v {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
@@ -362,7 +386,7 @@ fn as_text(v: &serde_json::Value) -> Option<String> {
 }
 
 /// A URL for logs and lineage: scheme, host and path (no query, no credentials).
-fn display_url(url: &str) -> String {
+pub(crate) fn display_url(url: &str) -> String {
     let without_query = url.split(['?', '#']).next().unwrap_or(url);
     match without_query.split_once("://") {
         Some((scheme, rest)) => {
@@ -383,7 +407,7 @@ fn display_page(url: &str, params: &[(String, String)]) -> String {
     format!("{base}?{}", query.join("&"))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -1,4 +1,5 @@
-//! Formats shared by Satu's sources. Today: JSON payloads, as REST APIs and CKAN portals send
-//! them, read into batches of raw strings with exact numbers.
+//! Formats shared by Satu's sources: JSON payloads (REST APIs, CKAN portals) and spreadsheets,
+//! read into records of raw strings, numbers exact where the format allows.
 
 pub mod json;
+pub mod sheet;
