@@ -26,17 +26,18 @@ pub(crate) async fn read(
         .map(str::to_lowercase)
         .filter(|f| !f.is_empty())
         .unwrap_or_else(|| url.rsplit('.').next().unwrap_or_default().to_lowercase());
-    let kind =
-        match format.as_str() {
-            "csv" | "text/csv" => "csv",
-            "xlsx" | "xls" | "ods" => "sheet",
-            other => return Err(SourceError::config(
+    let kind = match format.as_str() {
+        "csv" | "text/csv" => "csv",
+        "xlsx" | "xls" | "ods" => "sheet",
+        other => {
+            return Err(SourceError::config(
                 label,
                 format!(
                     "the resource has no DataStore and its format `{other}` is neither CSV nor a spreadsheet"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     let response = client.probe(&url, "download").await?;
     let hash = hex(&Sha256::digest(&response.body));
     let ext = if kind == "csv" { "csv".to_string() } else { format.clone() };

@@ -51,7 +51,8 @@ impl Client {
         self.send(url, params, page, true).await
     }
 
-    /// GETs `url` as given (without the source's fixed query), with the same retries and auth.
+    /// GETs `url` as given (a next link, a change check, a file: without the source's fixed
+    /// query), with the same retries and auth.
     pub async fn probe(&mut self, url: &str, page: &str) -> Result<Response, SourceError> {
         self.send(url, &[], page, false).await
     }

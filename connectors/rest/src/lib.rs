@@ -47,13 +47,19 @@ impl RestSource {
         Self { config, responses, label }
     }
 
+    /// The parameters of a page request: paging, and the incremental position.
+    fn params(&self, pager: &Pager, since: Option<&str>) -> Vec<(String, String)> {
+        let mut params = pager.params();
+        if let Some(inc) = &self.config.incremental {
+            params.extend(inc.value(since).map(|v| (inc.param.clone(), v)));
+        }
+        params
+    }
+
     /// Fetches and reads the first page only (check and discover).
     async fn first_page(&self) -> Result<Vec<satu_formats::json::Record>, SourceError> {
         let mut client = http::Client::new(self.config.clone(), self.label.clone())?;
-        let mut params = Pager::new(&self.config.pagination).params();
-        if let Some(inc) = &self.config.incremental {
-            params.extend(inc.value(None).map(|v| (inc.param.clone(), v)));
-        }
+        let params = self.params(&Pager::new(&self.config.pagination), None);
         let response = client.fetch(&self.config.url, &params, "page 1").await?;
         json_body(&self.label, "page 1", &response)?;
         satu_formats::json::records(&response.body, &self.config.records)
@@ -97,15 +103,13 @@ impl RestSource {
         let mut pending: Option<Batch> = None;
         for n in 1..=self.config.max_pages {
             let page = format!("page {n}");
-            let mut params = pager.params();
-            if let Some(value) = self.config.incremental.as_ref().and_then(|inc| inc.value(since.as_deref()))
-            {
-                params.push((
-                    self.config.incremental.as_ref().map(|i| i.param.clone()).unwrap_or_default(),
-                    value,
-                ));
-            }
-            let response = client.fetch(&url, &params, &page).await?;
+            let params = self.params(&pager, since.as_deref());
+            // A next link is a whole URL: the fixed query is already in it.
+            let response = if url == self.config.url {
+                client.fetch(&url, &params, &page).await?
+            } else {
+                client.probe(&url, &page).await?
+            };
             let body = json_body(&self.label, &page, &response)?;
             let hash = hex(&Sha256::digest(&response.body));
             self.keep(&hash, &response.body).await?;
