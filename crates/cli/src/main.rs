@@ -347,7 +347,7 @@ async fn dispatch(cli: Cli, progress: indicatif::MultiProgress) -> anyhow::Resul
                 let signal = shutdown_signal().await;
                 tracing::info!(signal, "received");
             };
-            satu_scheduler::serve(d, wh, launcher, stop, |_| {}).await?;
+            satu_scheduler::serve(d, wh, launcher, stop).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::History { pipeline, limit, format } => {

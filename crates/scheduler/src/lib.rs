@@ -69,13 +69,11 @@ struct Shared {
 }
 
 /// Runs the scheduler until `shutdown` resolves, then stops the runs in flight and returns.
-/// `on_listen` is told the bound address of the health/metrics listener.
 pub async fn serve(
     deployment: Deployment,
     warehouse: Arc<dyn Warehouse>,
     launcher: Launcher,
     shutdown: impl Future<Output = ()>,
-    on_listen: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), ServeError> {
     let timetable = Timetable::new(&deployment).map_err(ServeError::Config)?;
     let names: Vec<String> = deployment.pipelines.iter().map(|p| p.name.clone()).collect();
@@ -103,7 +101,6 @@ pub async fn serve(
             .map_err(|source| ServeError::Listen { addr: s.listen.clone(), source })?;
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "health and metrics on http://{addr}/healthz and /metrics");
-            on_listen(addr);
         }
         tasks.spawn(http::serve(listener, metrics.clone(), stop_rx.clone()));
     }
@@ -359,11 +356,17 @@ async fn last_error(s: &Shared, name: &str, reason: &str, stopped: bool) -> Stri
 async fn keep_leases(s: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let lease = s.deployment.scheduler.lease.0;
     let mut every = tokio::time::interval((lease / 3).max(Duration::from_millis(100)));
+    // Takeovers run beside the loop; on stop they are waited for, like the scheduled ticks.
+    let mut takeovers = JoinSet::new();
     loop {
         tokio::select! {
             _ = every.tick() => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => {
+                while takeovers.join_next().await.is_some() {}
+                return;
+            }
         }
+        while takeovers.try_join_next().is_some() {}
         let now = Utc::now();
         if let Err(e) = s.warehouse.renew_ticks(&s.owner, &timestamp(now + lease)).await {
             tracing::error!(error = %e, "cannot renew the leases of running ticks");
@@ -383,7 +386,7 @@ async fn keep_leases(s: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         for t in latest.into_values() {
             let Some(at) = parse_time(&t.scheduled_for) else { continue };
             let (s, mut stop) = (s.clone(), stop.clone());
-            tokio::spawn(async move {
+            takeovers.spawn(async move {
                 if let Ok(Some(last)) = s.warehouse.last_tick(&t.pipeline).await {
                     if last.scheduled_for > t.scheduled_for {
                         let now = timestamp(Utc::now());
