@@ -1,10 +1,15 @@
-//! File sources for Satu. For now: CSV with a chosen delimiter, header row (title rows above it
-//! are skipped), UTF-8 (with or without BOM), latin1/windows-1252, and CRLF line ends.
+//! File sources for Satu: CSV with a chosen delimiter, header row (title rows above it are
+//! skipped), UTF-8 (with or without BOM), latin1/windows-1252, and CRLF line ends; and one sheet
+//! of a spreadsheet ([`SheetSource`]).
 //!
 //! The file is read on a blocking thread into batches of string columns, handed over a bounded
 //! channel (2 batches deep) so memory stays flat whatever the file size. Every row carries its
 //! location (`path:line`). The checkpoint is the file's SHA-256 and the rows read: a run killed
 //! mid-file resumes after the last committed batch if the file has not changed.
+
+mod sheet;
+
+pub use sheet::{SheetConfig, SheetSource};
 
 use futures::StreamExt;
 use polars::prelude::*;

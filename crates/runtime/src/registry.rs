@@ -9,6 +9,8 @@ use satu_transform::Mapper;
 pub const CONNECTORS: &[&str] = &[
     #[cfg(feature = "file")]
     "csv",
+    #[cfg(feature = "file")]
+    "xlsx",
     #[cfg(feature = "sql")]
     "mysql",
     #[cfg(feature = "sql")]
@@ -77,6 +79,9 @@ pub fn build_source(d: &Deployment, p: &Pipeline) -> Result<Box<dyn Source>, Pro
             }
             Box::new(satu_connector_file::CsvSource::new(c, &d.base_dir)) as Box<dyn Source>
         }),
+        #[cfg(feature = "file")]
+        "xlsx" => deserialize_at::<satu_connector_file::SheetConfig>(&table, &path, &mut problems)
+            .map(|c| Box::new(satu_connector_file::SheetSource::new(c, &d.base_dir)) as Box<dyn Source>),
         #[cfg(feature = "sql")]
         "mysql" | "mariadb" | "postgres" | "postgresql" | "sqlite" => {
             use satu_connector_sql::{Driver, SqlConfig, SqlSource};

@@ -1,0 +1,101 @@
+//! `source = { type = "xlsx", … }`: one sheet of a spreadsheet (xlsx, xls, ods).
+
+use futures::StreamExt;
+use satu_core::{
+    Batch, BatchStream, Catalog, CatalogColumn, CatalogEntry, ReadContext, Source, SourceError,
+    LOCATION_COLUMN,
+};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// `source = { type = "xlsx", path = "…", sheet = "REKAP*", header_row = 4 }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SheetConfig {
+    /// The workbook (`.xlsx`, `.xls`, `.ods`), relative to the config file's directory.
+    pub path: PathBuf,
+    /// The sheet: a name or a `*` pattern (`REKAP*`), case-insensitive; default the first.
+    #[serde(default)]
+    pub sheet: Option<String>,
+    /// Row number (1-based, as Excel shows it) of the header; default the first non-empty row.
+    /// Rows above it (titles) are skipped.
+    #[serde(default)]
+    pub header_row: Option<usize>,
+}
+
+/// A sheet read as one table: a header row, then one record per non-empty row, each located
+/// as `path SHEET!row`.
+pub struct SheetSource {
+    config: SheetConfig,
+    display: String,
+    path: PathBuf,
+}
+
+impl SheetSource {
+    /// A source for `config`, resolving its path against `base_dir`.
+    pub fn new(config: SheetConfig, base_dir: &Path) -> Self {
+        let display = config.path.display().to_string();
+        let path = base_dir.join(&config.path);
+        Self { config, display, path }
+    }
+
+    /// Reads the sheet (on a blocking thread: workbooks are parsed whole).
+    async fn table(&self) -> Result<satu_formats::sheet::Table, SourceError> {
+        let bytes = tokio::fs::read(&self.path).await.map_err(|e| SourceError::io(&self.display, &e))?;
+        let (sheet, header) = (self.config.sheet.clone(), self.config.header_row);
+        let display = self.display.clone();
+        tokio::task::spawn_blocking(move || {
+            satu_formats::sheet::read(&bytes, sheet.as_deref(), header)
+                .map_err(|e| SourceError::data(&display, e.to_string()))
+        })
+        .await
+        .map_err(|e| SourceError::internal(&self.display, e.to_string()))?
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for SheetSource {
+    async fn check(&mut self) -> Result<(), SourceError> {
+        self.table().await.map(|_| ())
+    }
+
+    async fn discover(&mut self) -> Result<Catalog, SourceError> {
+        let table = self.table().await?;
+        Ok(Catalog {
+            entries: vec![CatalogEntry {
+                name: format!("{} {}", self.display, table.sheet),
+                columns: table
+                    .header
+                    .into_iter()
+                    .map(|name| CatalogColumn { name, source_type: "cell".into(), nullable: true })
+                    .collect(),
+                primary_key: vec![],
+                row_estimate: Some(table.records.len() as u64),
+            }],
+        })
+    }
+
+    fn read(self: Box<Self>, cx: ReadContext) -> BatchStream {
+        let stream = async_stream(self, cx);
+        Box::pin(futures::stream::once(stream).flat_map(futures::stream::iter))
+    }
+}
+
+/// All batches of the sheet (a workbook is read whole; batches bound what the transform holds).
+async fn async_stream(source: Box<SheetSource>, cx: ReadContext) -> Vec<Result<Batch, SourceError>> {
+    let table = match source.table().await {
+        Ok(t) => t,
+        Err(e) => return vec![Err(e)],
+    };
+    let size = cx.batch_rows.max(1);
+    let mut out = Vec::new();
+    let chunks = table.records.chunks(size).zip(table.locations.chunks(size));
+    for (seq, (rows, locs)) in chunks.enumerate() {
+        let locations = locs.iter().map(|l| format!("{} {l}", source.display)).collect();
+        match satu_formats::json::frame(rows, locations, LOCATION_COLUMN) {
+            Ok(df) => out.push(Ok(Batch { df, seq: seq as u64, checkpoint: None })),
+            Err(e) => return vec![Err(SourceError::internal(&source.display, e))],
+        }
+    }
+    out
+}
