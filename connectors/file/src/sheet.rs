@@ -21,6 +21,29 @@ pub struct SheetConfig {
     /// Rows above it (titles) are skipped.
     #[serde(default)]
     pub header_row: Option<usize>,
+    /// Instead of `header_row`: several header rows (`[4, 5]`) whose merged group cells are
+    /// flattened into column names like `Jumlah Peserta Didik/L`.
+    #[serde(default)]
+    pub header_rows: Vec<usize>,
+    /// Columns whose empty cells take the value above (cells merged vertically, e.g. a
+    /// kecamatan over its kelurahan).
+    #[serde(default)]
+    pub fill_down: Vec<String>,
+}
+
+impl SheetConfig {
+    /// The layout to read.
+    fn layout(&self) -> satu_formats::sheet::Layout {
+        let mut header_rows = self.header_rows.clone();
+        header_rows.extend(self.header_row);
+        header_rows.sort_unstable();
+        header_rows.dedup();
+        satu_formats::sheet::Layout {
+            sheet: self.sheet.clone(),
+            header_rows,
+            fill_down: self.fill_down.clone(),
+        }
+    }
 }
 
 /// A sheet read as one table: a header row, then one record per non-empty row, each located
@@ -42,11 +65,9 @@ impl SheetSource {
     /// Reads the sheet (on a blocking thread: workbooks are parsed whole).
     async fn table(&self) -> Result<satu_formats::sheet::Table, SourceError> {
         let bytes = tokio::fs::read(&self.path).await.map_err(|e| SourceError::io(&self.display, &e))?;
-        let (sheet, header) = (self.config.sheet.clone(), self.config.header_row);
-        let display = self.display.clone();
+        let (layout, display) = (self.config.layout(), self.display.clone());
         tokio::task::spawn_blocking(move || {
-            satu_formats::sheet::read(&bytes, sheet.as_deref(), header)
-                .map_err(|e| SourceError::data(&display, e.to_string()))
+            satu_formats::sheet::read(&bytes, &layout).map_err(|e| SourceError::data(&display, e.to_string()))
         })
         .await
         .map_err(|e| SourceError::internal(&self.display, e.to_string()))?

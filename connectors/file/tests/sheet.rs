@@ -37,7 +37,13 @@ async fn read(
     sheet: Option<&str>,
     header_row: Option<usize>,
 ) -> Result<Vec<Vec<String>>, String> {
-    let config = SheetConfig { path: file.into(), sheet: sheet.map(str::to_string), header_row };
+    let config = SheetConfig {
+        path: file.into(),
+        sheet: sheet.map(str::to_string),
+        header_row,
+        header_rows: vec![],
+        fill_down: vec![],
+    };
     let source = Box::new(SheetSource::new(config, dir));
     let cx = ReadContext { pipeline: "t".into(), batch_rows: 1, state: None, from: None };
     let mut stream = source.read(cx);
@@ -97,5 +103,83 @@ async fn broken_workbooks_are_named_for_what_they_are() -> TestResult {
         "data error at rekap.xlsx: no sheet matches `REKAP SMP` (the workbook has: Petunjuk, REKAP SD)"
     );
     assert!(err("hilang.xlsx", None).await.starts_with("config error at hilang.xlsx"));
+    Ok(())
+}
+
+/// The F3 layout: two title rows, merged group headers on rows 4–5, a `(1)…(8)` row, a kecamatan
+/// merged vertically over its kelurahan, a subtotal row.
+fn f3_layout(path: &Path) -> Result<(), rust_xlsxwriter::XlsxError> {
+    let mut book = Workbook::new();
+    let fmt = rust_xlsxwriter::Format::new();
+    let sheet = book.add_worksheet().set_name("REKAP SD")?;
+    sheet.write_string(0, 0, "REKAPITULASI SEKOLAH DAN PESERTA DIDIK SD")?;
+    sheet.write_string(1, 0, "Tahun Ajaran 2024/2025")?;
+    sheet.merge_range(3, 0, 4, 0, "Kecamatan", &fmt)?;
+    sheet.merge_range(3, 1, 4, 1, "Kelurahan", &fmt)?;
+    sheet.merge_range(3, 2, 3, 3, "Jumlah Sekolah", &fmt)?;
+    sheet.merge_range(3, 4, 3, 6, "Jumlah Peserta Didik", &fmt)?;
+    for (c, h) in ["Negeri", "Swasta", "L", "P", "Jumlah"].iter().enumerate() {
+        sheet.write_string(4, 2 + c as u16, *h)?;
+    }
+    for c in 0..7u16 {
+        sheet.write_string(5, c, format!("({})", c + 1))?;
+    }
+    sheet.merge_range(6, 0, 7, 0, "Magersari", &fmt)?;
+    sheet.write_string(6, 1, "Gunung Gedangan")?;
+    sheet.write_string(7, 1, "Balongsari")?;
+    sheet.write_string(8, 1, "Jumlah Kec. Magersari")?;
+    for (r, values) in [
+        (6u32, [2.0, 1.0, 150.0, 140.0, 290.0]),
+        (7, [1.0, 0.0, 90.0, 85.0, 175.0]),
+        (8, [3.0, 1.0, 240.0, 225.0, 465.0]),
+    ] {
+        for (c, v) in values.iter().enumerate() {
+            sheet.write_number(r, 2 + c as u16, *v)?;
+        }
+    }
+    book.save(path)
+}
+
+#[tokio::test]
+async fn merged_headers_flatten_to_paths_and_merged_kecamatan_fill_down() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    f3_layout(&dir.path().join("rekap.xlsx"))?;
+    let config = SheetConfig {
+        path: "rekap.xlsx".into(),
+        sheet: Some("REKAP SD".into()),
+        header_row: None,
+        header_rows: vec![4, 5],
+        fill_down: vec!["kecamatan".into()],
+    };
+    let mut source = SheetSource::new(config.clone(), dir.path());
+    let catalog = source.discover().await?;
+    let names: Vec<&str> = catalog.entries[0].columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Kecamatan",
+            "Kelurahan",
+            "Jumlah Sekolah/Negeri",
+            "Jumlah Sekolah/Swasta",
+            "Jumlah Peserta Didik/L",
+            "Jumlah Peserta Didik/P",
+            "Jumlah Peserta Didik/Jumlah"
+        ]
+    );
+    let cx = ReadContext { pipeline: "t".into(), batch_rows: 10, state: None, from: None };
+    let mut stream = Box::new(SheetSource::new(config, dir.path())).read(cx);
+    let batch = stream.next().await.ok_or("a batch")??;
+    let column = |name: &str| -> Vec<String> {
+        batch
+            .df
+            .column(name)
+            .ok()
+            .and_then(|c| c.str().ok().map(|s| s.iter().map(|v| v.unwrap_or_default().to_string()).collect()))
+            .unwrap_or_default()
+    };
+    assert_eq!(column("Kelurahan"), ["(2)", "Gunung Gedangan", "Balongsari", "Jumlah Kec. Magersari"]);
+    assert_eq!(column("Kecamatan"), ["(1)", "Magersari", "Magersari", "Magersari"], "filled down");
+    assert_eq!(column("Jumlah Peserta Didik/P"), ["(6)", "140", "85", "225"]);
+    assert_eq!(column("_lokasi")[1], "rekap.xlsx REKAP SD!7");
     Ok(())
 }

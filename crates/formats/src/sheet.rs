@@ -57,57 +57,82 @@ pub struct Table {
     pub locations: Vec<String>,
 }
 
-/// The first sheet of `bytes`, header on its first non-empty row.
-pub fn first_sheet(bytes: &[u8]) -> Result<(Vec<Record>, Vec<String>), SheetError> {
-    read(bytes, None, None).map(|t| (t.records, t.locations))
+/// Where the table is on a sheet.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    /// A sheet name or `*` pattern, case-insensitive; `None` for the first sheet.
+    pub sheet: Option<String>,
+    /// The header's row numbers (1-based, as Excel shows them): one row, or several whose
+    /// merged group cells are flattened into paths (`Jumlah Peserta Didik/L`). Empty: the first
+    /// non-empty row. Data starts after the last.
+    pub header_rows: Vec<usize>,
+    /// Columns (by flattened name) whose empty cells take the value above: a kecamatan merged
+    /// vertically over its kelurahan.
+    pub fill_down: Vec<String>,
 }
 
-/// Reads sheet `sheet` (a name or a `*` pattern, case-insensitive; default the first) of
-/// `bytes`, with the header on row `header_row` (1-based; default the first non-empty row).
-pub fn read(bytes: &[u8], sheet: Option<&str>, header_row: Option<usize>) -> Result<Table, SheetError> {
+/// The first sheet of `bytes`, header on its first non-empty row.
+pub fn first_sheet(bytes: &[u8]) -> Result<(Vec<Record>, Vec<String>), SheetError> {
+    read(bytes, &Layout::default()).map(|t| (t.records, t.locations))
+}
+
+/// Reads the table `layout` describes from the workbook in `bytes`.
+pub fn read(bytes: &[u8], layout: &Layout) -> Result<Table, SheetError> {
     sniff(bytes)?;
     let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
         .map_err(|e| SheetError::Open(e.to_string()))?;
     let names = book.sheet_names().to_vec();
-    let name = match sheet {
+    let name = match layout.sheet.as_deref() {
         None => names.first().cloned(),
         Some(wanted) => names.iter().find(|n| matches(wanted, n)).cloned(),
     }
     .ok_or_else(|| SheetError::NoSheet {
-        wanted: sheet.unwrap_or("(first)").into(),
+        wanted: layout.sheet.clone().unwrap_or_else(|| "(first)".into()),
         available: names.join(", "),
     })?;
     let range = book.worksheet_range(&name).map_err(|e| SheetError::Open(e.to_string()))?;
     let (first_row, first_col) = range.start().unwrap_or((0, 0));
-    let mut rows = range.rows().enumerate().map(|(i, r)| (first_row as usize + i + 1, r));
-    let header: Vec<String> = loop {
-        let (number, row) = rows.next().ok_or_else(|| SheetError::EmptySheet(name.clone()))?;
-        let wanted = header_row.is_none_or(|h| h == number);
-        if wanted && row.iter().any(|c| !matches!(c, Data::Empty)) {
-            break row
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    cell(c).unwrap_or_else(|| format!("kolom_{}", column_name(first_col as usize + i)))
-                })
-                .collect();
-        }
-        if header_row.is_some_and(|h| number >= h) {
-            return Err(SheetError::EmptySheet(format!("{name}` row `{number}")));
-        }
+    let width = range.width();
+    let rows: Vec<(usize, &[Data])> =
+        range.rows().enumerate().map(|(i, r)| (first_row as usize + i + 1, r)).collect();
+    let blank = |r: &[Data]| r.iter().all(|c| matches!(c, Data::Empty));
+    let header_rows: Vec<usize> = if layout.header_rows.is_empty() {
+        rows.iter()
+            .find(|(_, r)| !blank(r))
+            .map(|(n, _)| vec![*n])
+            .ok_or_else(|| SheetError::EmptySheet(name.clone()))?
+    } else {
+        layout.header_rows.clone()
     };
+    let last_header = header_rows.iter().copied().max().unwrap_or(0);
+    let header = flatten_header(&rows, &header_rows, width, first_col as usize);
+    if header.iter().all(|h| h.starts_with("kolom_")) {
+        return Err(SheetError::EmptySheet(format!("{name}` header row(s) `{header_rows:?}")));
+    }
+    let fill: Vec<usize> = layout
+        .fill_down
+        .iter()
+        .filter_map(|f| header.iter().position(|h| h.eq_ignore_ascii_case(f)))
+        .collect();
+    let mut above: Vec<Option<String>> = vec![None; header.len()];
     let mut records = Vec::new();
     let mut locations = Vec::new();
-    for (number, row) in rows {
-        if row.iter().all(|c| matches!(c, Data::Empty)) {
+    for (number, row) in rows.iter().filter(|(n, _)| *n > last_header) {
+        if blank(row) {
             continue;
         }
         let mut record = Vec::with_capacity(header.len());
-        for (i, (h, c)) in header.iter().zip(row.iter()).enumerate() {
-            let value = cell(c);
+        for (i, h) in header.iter().enumerate() {
+            let mut value = row.get(i).and_then(cell);
             if let Some(v) = value.as_ref().filter(|v| v.len() > MAX_CELL) {
                 let cell = format!("{name}!{}{number}", column_name(first_col as usize + i));
                 return Err(SheetError::CellTooLarge { cell, bytes: v.len() });
+            }
+            if fill.contains(&i) {
+                match &value {
+                    Some(v) if !v.trim().is_empty() => above[i] = value.clone(),
+                    _ => value = above[i].clone(),
+                }
             }
             record.push((h.clone(), value));
         }
@@ -115,6 +140,52 @@ pub fn read(bytes: &[u8], sheet: Option<&str>, header_row: Option<usize>) -> Res
         locations.push(format!("{name}!{number}"));
     }
     Ok(Table { sheet: name, header, records, locations })
+}
+
+/// Column names from one or more header rows. A group header merged across columns (its value
+/// only in the first) spans the columns to its right that have a header of their own in the row
+/// below; a column's parts are joined with `/`, and a part repeated from the row above (a header
+/// merged vertically) counts once: `Kecamatan`, `Jumlah Sekolah/Negeri`, `Jumlah Peserta Didik/L`.
+fn flatten_header(
+    rows: &[(usize, &[Data])],
+    header_rows: &[usize],
+    width: usize,
+    first_col: usize,
+) -> Vec<String> {
+    let grid: Vec<Vec<Option<String>>> = header_rows
+        .iter()
+        .map(|number| {
+            let row = rows.iter().find(|(n, _)| n == number).map(|(_, r)| *r).unwrap_or(&[]);
+            (0..width)
+                .map(|i| row.get(i).and_then(cell).map(|t| t.trim().to_string()).filter(|t| !t.is_empty()))
+                .collect()
+        })
+        .collect();
+    let mut parts: Vec<Vec<String>> = vec![Vec::new(); width];
+    for (k, texts) in grid.iter().enumerate() {
+        let below = grid.get(k + 1);
+        let has_below = |i: usize| below.is_some_and(|b| b[i].is_some());
+        let mut group: Option<(usize, String)> = None;
+        for (i, column) in parts.iter_mut().enumerate() {
+            let text = match &texts[i] {
+                Some(t) => {
+                    group = Some((i, t.clone()));
+                    Some(t.clone())
+                }
+                None => group.as_ref().filter(|(g, _)| has_below(*g) && has_below(i)).map(|(_, t)| t.clone()),
+            };
+            if let Some(t) = text.filter(|t| column.last() != Some(t)) {
+                column.push(t);
+            }
+        }
+    }
+    parts
+        .into_iter()
+        .enumerate()
+        .map(
+            |(i, p)| if p.is_empty() { format!("kolom_{}", column_name(first_col + i)) } else { p.join("/") },
+        )
+        .collect()
 }
 
 /// Tells broken files apart before the workbook reader gives a vaguer error.
