@@ -567,6 +567,30 @@ pub struct Target {
     /// Dimension code → source column, e.g. `{ jenis_kelamin = "jk" }`.
     #[serde(default)]
     pub dimensi: BTreeMap<String, String>,
+    /// Subtotal and total rows of a recap: recognised, checked against their detail rows, never
+    /// loaded.
+    #[serde(default)]
+    pub subtotals: Option<SubtotalSpec>,
+}
+
+/// `subtotals = { column = "Kelurahan", subtotal = "^Jumlah Kec", total = "^TOTAL", group = "Kecamatan" }`:
+/// rows whose `column` matches `subtotal` (or `total`) are counted as filtered, and each of their
+/// values is compared with the sum of the detail rows of its `group` (or of all detail rows); a
+/// difference is a warning in `etl.peringatan` with the cell's location.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubtotalSpec {
+    /// The column that names subtotal rows (`Jumlah Kec. Magersari`, `TOTAL`).
+    pub column: String,
+    /// Regular expression (case-insensitive) of subtotal rows.
+    pub subtotal: String,
+    /// Regular expression of the grand total row, if any.
+    #[serde(default)]
+    pub total: Option<String>,
+    /// The column whose value groups detail rows under a subtotal (the kecamatan of a
+    /// kelurahan); default `wilayah.parent_column`.
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 /// Administrative levels of Kemendagri codes.
@@ -670,8 +694,17 @@ pub struct PeriodeSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NilaiSpec {
-    /// Source column holding the value.
+    /// Source column holding the value (long tables). Or `columns`.
+    #[serde(default)]
     pub column: String,
+    /// A wide table's value columns (`["Jumlah Peserta Didik/L", "Jumlah Peserta Didik/P"]`):
+    /// each becomes an observation, its dimension `into` taken from the column name's last
+    /// part (`L`, `P`). Counts are then in values, not rows.
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// The dimension a wide table's columns carry (`jenis_kelamin`, `status_sekolah`).
+    #[serde(default)]
+    pub into: Option<String>,
     /// Number format: `id` (default: `.` groups thousands, `,` is the decimal mark).
     #[serde(default)]
     pub number: NumberFormat,

@@ -391,8 +391,30 @@ fn check_target(d: &Deployment, known: &Known, t: &Target, at: &str, problems: &
     check_ref(&known.datasets, &t.dataset, &join(at, "dataset"), "dataset", problems);
     check_ref(&known.indicators, &t.indikator, &join(at, "indikator"), "indicator", problems);
     if let Some(ind) = d.indicator(&t.indikator) {
+        match (t.nilai.column.is_empty(), t.nilai.columns.is_empty(), &t.nilai.into) {
+            (false, true, None) => {}
+            (true, false, Some(into)) => {
+                if !ind.dimensi.contains(into) {
+                    problems.push(
+                        join(at, "nilai.into"),
+                        format!(
+                            "indicator `{}` has no dimension `{into}` (its dimensions: {})",
+                            ind.code,
+                            ind.dimensi.join(", ")
+                        ),
+                    );
+                }
+                if t.dimensi.contains_key(into) {
+                    problems.push(join(at, &format!("dimensi.{into}")), format!("`{into}` comes from the columns of `nilai.columns`; do not map it to a column too"));
+                }
+            }
+            _ => problems.push(
+                join(at, "nilai"),
+                "give `column` (a long table), or `columns` and `into` (a wide table)",
+            ),
+        }
         for dim in &ind.dimensi {
-            if !t.dimensi.contains_key(dim) {
+            if !t.dimensi.contains_key(dim) && t.nilai.into.as_ref() != Some(dim) {
                 problems.push(
                     join(at, "dimensi"),
                     format!("indicator `{}` needs dimension `{dim}`: map it to a column", ind.code),

@@ -108,6 +108,27 @@ pub struct Mapper {
     /// The `totals` levels (as level numbers) and what the run saw of each total and its details.
     total_levels: Vec<u8>,
     totals: HashMap<(String, String, String), Tally>,
+    /// A wide table's value columns (unpivoted into `WIDE_VALUE` and `WIDE_DIMENSION`).
+    wide: Vec<String>,
+    /// Declared subtotal rows, the values they stated, and the sums of detail rows by group.
+    subtotals: Option<Subtotals>,
+}
+
+/// The value of an unpivoted cell.
+const WIDE_VALUE: &str = "__satu_nilai";
+/// The dimension value of an unpivoted cell: the last part of its column's name.
+const WIDE_DIMENSION: &str = "__satu_kolom";
+
+/// Subtotal rows of a recap (`target.subtotals`).
+struct Subtotals {
+    column: String,
+    subtotal: regex::Regex,
+    total: Option<regex::Regex>,
+    group: Option<String>,
+    /// (group, key) → value stated and its location; group `""` for the grand total.
+    stated: Vec<((String, String), rust_decimal::Decimal, String)>,
+    /// (group, key) → sum of detail values and how many.
+    sums: HashMap<(String, String), (rust_decimal::Decimal, u32)>,
 }
 
 /// A total row and the sum of its detail rows, over a run.
@@ -121,7 +142,8 @@ struct Tally {
 /// A total row that disagrees with the sum of its detail rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TotalMismatch {
-    /// The total's region (dotted Kemendagri code).
+    /// The total's region (dotted Kemendagri code), or the group a declared subtotal row sums
+    /// (`MAGERSARI`, `TOTAL`).
     pub kode_wilayah: String,
     /// Period code.
     pub periode: String,
@@ -139,14 +161,16 @@ pub struct TotalMismatch {
 
 impl std::fmt::Display for TotalMismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let of: Vec<&str> = [self.periode.as_str(), self.dimensi_kunci.as_str()]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect();
         write!(
             f,
-            "total {} of {} ({}{}{}) differs from the sum {} of its {} detail rows",
+            "total {} of {} ({}) differs from the sum {} of its {} detail rows",
             self.total,
             self.kode_wilayah,
-            self.periode,
-            if self.dimensi_kunci.is_empty() { "" } else { ", " },
-            self.dimensi_kunci,
+            of.join(", "),
             self.sum,
             self.details
         )
@@ -193,6 +217,38 @@ impl Mapper {
                     .push(format!("{at}.target.dimensi.{code}"), format!("unknown dimension `{code}`")),
             }
         }
+        if let Some(into) = t.nilai.into.as_ref().filter(|_| !t.nilai.columns.is_empty()) {
+            match d.dimension(into) {
+                Some(dim) => dims.push((WIDE_DIMENSION.to_string(), DimensionMapper::new(&dim))),
+                None => {
+                    problems.push(format!("{at}.target.nilai.into"), format!("unknown dimension `{into}`"))
+                }
+            }
+        }
+        // Dimension keys are written in dimension-code order.
+        dims.sort_by(|a, b| a.1.code().cmp(b.1.code()));
+        let regex = |pattern: &str, path: String, problems: &mut Problems| {
+            regex::RegexBuilder::new(pattern)
+                .case_insensitive(true)
+                .build()
+                .map_err(|e| problems.push(path, e.to_string()))
+                .ok()
+        };
+        let subtotals = t.subtotals.as_ref().and_then(|sub| {
+            let subtotal = regex(&sub.subtotal, format!("{at}.target.subtotals.subtotal"), &mut problems)?;
+            let total = match &sub.total {
+                Some(p) => Some(regex(p, format!("{at}.target.subtotals.total"), &mut problems)?),
+                None => None,
+            };
+            Some(Subtotals {
+                column: sub.column.clone(),
+                subtotal,
+                total,
+                group: sub.group.clone().or_else(|| t.wilayah.parent_column.clone()),
+                stated: Vec::new(),
+                sums: HashMap::new(),
+            })
+        });
         let mut skip = Vec::new();
         for (i, rule) in pipeline.skip.iter().enumerate() {
             match regex::RegexBuilder::new(&rule.matches).case_insensitive(true).build() {
@@ -211,7 +267,11 @@ impl Mapper {
                 name_column: t.wilayah.name_column.clone(),
                 regions,
                 periode,
-                nilai_column: t.nilai.column.clone(),
+                nilai_column: if t.nilai.columns.is_empty() {
+                    t.nilai.column.clone()
+                } else {
+                    WIDE_VALUE.into()
+                },
                 number: NumberRules {
                     format: t.nilai.number,
                     integer: t.nilai.integer,
@@ -224,6 +284,8 @@ impl Mapper {
                 rows: 0,
                 total_levels: t.wilayah.totals.iter().map(|l| l.number()).collect(),
                 totals: HashMap::new(),
+                wide: t.nilai.columns.clone(),
+                subtotals,
             }),
             _ => Err(problems),
         }
@@ -231,6 +293,17 @@ impl Mapper {
 
     /// The source columns this mapper reads.
     pub fn columns(&self) -> Vec<&str> {
+        let mut cols: Vec<&str> = self
+            .internal_columns()
+            .into_iter()
+            .filter(|c| *c != WIDE_VALUE && *c != WIDE_DIMENSION)
+            .collect();
+        cols.extend(self.wide.iter().map(String::as_str));
+        cols
+    }
+
+    /// The columns of the (unpivoted) frame the row mapping reads.
+    fn internal_columns(&self) -> Vec<&str> {
         let mut cols = vec![self.wilayah_column.as_str(), self.nilai_column.as_str()];
         cols.extend(self.parent_column.as_deref());
         cols.extend(self.name_column.as_deref());
@@ -241,6 +314,10 @@ impl Mapper {
         }
         cols.extend(self.dims.iter().map(|(c, _)| c.as_str()));
         cols.extend(self.skip.iter().map(|(c, _)| c.as_str()));
+        if let Some(sub) = &self.subtotals {
+            cols.push(sub.column.as_str());
+            cols.extend(sub.group.as_deref());
+        }
         cols
     }
 
@@ -274,7 +351,16 @@ impl Mapper {
                     .join(", "),
             });
         }
-        for name in self.columns() {
+        // A wide table becomes one row per value cell.
+        let long;
+        let df = if self.wide.is_empty() || empty {
+            df
+        } else {
+            long = unpivot(df, &self.wide).map_err(|e| self.polars(e))?;
+            &long
+        };
+        let empty = df.height() == 0;
+        for name in self.internal_columns() {
             if cols.contains_key(name) {
                 continue;
             }
@@ -304,6 +390,19 @@ impl Mapper {
                 .and_then(|l| l.get(i))
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("row {}", self.rows));
+            if let Some(sub) = &mut self.subtotals {
+                let named = get(&sub.column).map(str::trim).unwrap_or_default();
+                let grand = sub.total.as_ref().is_some_and(|re| re.is_match(named));
+                if grand || sub.subtotal.is_match(named) {
+                    counts.filtered += 1;
+                    let raw = get(&self.nilai_column).unwrap_or_default();
+                    if let Ok(number::Value { nilai: Some(v), .. }) = number::parse(raw, &self.number) {
+                        let group = if grand { String::new() } else { group_of(sub, &get) };
+                        sub.stated.push(((group, raw_key(&self.periode, &self.dims, &get)), v, loc));
+                    }
+                    continue;
+                }
+            }
             if self.skip.iter().any(|(c, re)| get(c).is_some_and(|v| re.is_match(v.trim()))) {
                 counts.filtered += 1;
                 continue;
@@ -344,6 +443,14 @@ impl Mapper {
                     self.seen.insert(key, Seen { value, location: loc.as_str().into() });
                     if let (false, Some(v)) = (self.total_levels.is_empty(), row.value.nilai) {
                         self.tally(&row, &periode, v, &loc);
+                    }
+                    if let (Some(sub), Some(v)) = (&mut self.subtotals, row.value.nilai) {
+                        let key = raw_key(&self.periode, &self.dims, &get);
+                        for group in [group_of(sub, &get), String::new()] {
+                            let sum = sub.sums.entry((group, key.clone())).or_default();
+                            sum.0 += v;
+                            sum.1 += 1;
+                        }
                     }
                     obs.push_opt([
                         Some(row.wilayah.to_string()),
@@ -386,8 +493,23 @@ impl Mapper {
     }
 
     /// The total rows of the run so far that disagree with the sum of their detail rows (only
-    /// totals with at least one detail row are checked).
+    /// totals with at least one detail row are checked): region totals (`wilayah.totals`) and
+    /// declared subtotal rows (`subtotals`).
     pub fn total_mismatches(&self) -> Vec<TotalMismatch> {
+        let declared = self.subtotals.iter().flat_map(|sub| {
+            sub.stated.iter().filter_map(|((group, key), stated, location)| {
+                let (sum, details) = sub.sums.get(&(group.clone(), key.clone())).copied()?;
+                (sum != *stated).then(|| TotalMismatch {
+                    kode_wilayah: if group.is_empty() { "TOTAL".into() } else { group.clone() },
+                    periode: String::new(),
+                    dimensi_kunci: key.clone(),
+                    total: stated.to_string(),
+                    sum: sum.to_string(),
+                    details,
+                    location: location.clone(),
+                })
+            })
+        });
         let mut out: Vec<TotalMismatch> = self
             .totals
             .iter()
@@ -403,6 +525,7 @@ impl Mapper {
                     location: location.clone(),
                 })
             })
+            .chain(declared)
             .collect();
         out.sort_by(|a, b| a.location.cmp(&b.location));
         out
@@ -473,6 +596,73 @@ struct Row {
     dims: String,
     value: number::Value,
     raw: String,
+}
+
+/// The group a row belongs to for subtotal checks: its group column, normalised.
+fn group_of<'a>(sub: &Subtotals, get: &dyn Fn(&str) -> Option<&'a str>) -> String {
+    sub.group.as_deref().and_then(get).map(crate::region::normalise_name).unwrap_or_default()
+}
+
+/// What a detail row and its subtotal share besides the group: the raw period and dimension
+/// values (the subtotal row is never resolved, so raw text is what both have).
+fn raw_key<'a>(
+    periode: &PeriodeRule,
+    dims: &[(String, DimensionMapper)],
+    get: &dyn Fn(&str) -> Option<&'a str>,
+) -> String {
+    let mut parts: Vec<String> = match periode {
+        PeriodeRule::Column(c) | PeriodeRule::Year(c) => {
+            vec![get(c).unwrap_or_default().trim().to_uppercase()]
+        }
+        PeriodeRule::YearPart { tahun, column, .. } => {
+            [tahun, column].iter().map(|c| get(c).unwrap_or_default().trim().to_uppercase()).collect()
+        }
+        PeriodeRule::Fixed(_) => vec![],
+    };
+    for (column, mapper) in dims {
+        parts.push(format!("{}={}", mapper.code(), get(column).unwrap_or_default().trim().to_uppercase()));
+    }
+    parts.join("|")
+}
+
+/// A wide frame as one row per value cell: the other columns repeated, the cell's value in
+/// `WIDE_VALUE`, the last part of its column's name in `WIDE_DIMENSION`, and its location
+/// extended with the column (`… REKAP SD!7 · Jumlah Peserta Didik/L`).
+fn unpivot(df: &DataFrame, wide: &[String]) -> PolarsResult<DataFrame> {
+    let n = wide.len();
+    let height = df.height() * n;
+    let mut out: Vec<Column> = Vec::new();
+    for col in df.columns() {
+        let name = col.name().as_str();
+        if wide.iter().any(|w| w == name) {
+            continue;
+        }
+        let s = col.cast(&DataType::String)?;
+        let s = s.str()?;
+        let values: Vec<Option<String>> = if name == LOCATION_COLUMN {
+            s.iter()
+                .flat_map(|v| wide.iter().map(move |w| Some(format!("{} · {w}", v.unwrap_or_default()))))
+                .collect()
+        } else {
+            s.iter().flat_map(|v| std::iter::repeat_n(v.map(str::to_string), n)).collect()
+        };
+        out.push(Column::new(name.into(), values));
+    }
+    let cells: Vec<StringChunked> = wide
+        .iter()
+        .map(|w| df.column(w)?.cast(&DataType::String).and_then(|c| Ok(c.str()?.clone())))
+        .collect::<PolarsResult<_>>()?;
+    let mut values = Vec::with_capacity(height);
+    let mut labels = Vec::with_capacity(height);
+    for i in 0..df.height() {
+        for (w, c) in wide.iter().zip(&cells) {
+            values.push(c.get(i).map(str::to_string));
+            labels.push(Some(w.rsplit('/').next().unwrap_or(w).trim().to_string()));
+        }
+    }
+    out.push(Column::new(WIDE_VALUE.into(), values));
+    out.push(Column::new(WIDE_DIMENSION.into(), labels));
+    DataFrame::new(height, out)
 }
 
 /// The whole source row as JSON, kept with a reject as evidence.
