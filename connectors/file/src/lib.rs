@@ -290,6 +290,9 @@ impl<R: Read> Read for LfReader<R> {
     }
 }
 
+/// The largest field Satu reads (1 MiB): anything bigger is a broken export.
+const MAX_FIELD: usize = 1 << 20;
+
 /// Reads records and decodes their fields.
 struct Reader<'a> {
     inner: csv::Reader<LfReader<std::fs::File>>,
@@ -332,6 +335,17 @@ impl<'a> Reader<'a> {
                 return Ok(None);
             }
             let line = self.start_line();
+            if let Some((i, field)) = self.record.iter().enumerate().find(|(_, f)| f.len() > MAX_FIELD) {
+                return Err(SourceError::data(
+                    format!("{}:{line}", self.display),
+                    format!(
+                        "field {} holds {} bytes, more than the {MAX_FIELD} Satu reads: an unclosed quote \
+                         swallowing the rest of the file?",
+                        i + 1,
+                        field.len()
+                    ),
+                ));
+            }
             // Blank lines (a single empty field) carry nothing.
             if self.record.len() == 1 && self.record[0].iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -353,7 +367,9 @@ impl<'a> Reader<'a> {
         let after = self.inner.position();
         let src = self.inner.get_ref();
         let unterminated = src.eof && after.byte() == src.emitted && src.last != b'\n';
-        let end_line = if unterminated { after.line() } else { after.line().saturating_sub(1) };
+        // An unclosed quote runs to the end of the file: its last line break is inside the field.
+        let swallowed = self.record.iter().next_back().is_some_and(|f| f.ends_with(b"\n"));
+        let end_line = if unterminated || swallowed { after.line() } else { after.line().saturating_sub(1) };
         let inner_breaks =
             self.record.iter().map(|f| f.iter().filter(|b| **b == b'\n').count() as u64).sum::<u64>();
         end_line.saturating_sub(inner_breaks).max(1)
@@ -469,6 +485,21 @@ mod tests {
     ) -> Result<Vec<Batch>, SourceError> {
         let cx = ReadContext { pipeline: "t".into(), batch_rows, state, from: None };
         Box::new(CsvSource::new(cfg, dir)).read(cx).try_collect().await
+    }
+
+    #[tokio::test]
+    async fn an_unclosed_quote_is_named_not_swallowed() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let mut body = String::from("kelurahan,jumlah\nMagersari,1\nKauman,\"12\n");
+        body.push_str(&"Wates,3\n".repeat(400_000));
+        std::fs::write(dir.path().join("a.csv"), body)?;
+        let err = read_all(dir.path(), config("a.csv", serde_json::json!({})), 10, None)
+            .await
+            .err()
+            .ok_or("a 3 MB field is an error")?;
+        assert_eq!(err.location, "a.csv:3");
+        assert!(err.message.contains("an unclosed quote"), "{err}");
+        Ok(())
     }
 
     #[tokio::test]

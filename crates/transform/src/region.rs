@@ -222,6 +222,15 @@ fn resolve_in(
     parent: Option<&str>,
 ) -> Result<Resolved, Reject> {
     let value = raw.trim();
+    if is_scientific(value) {
+        return Err(Reject::new(
+            "kode_notasi_ilmiah",
+            format!(
+                "`{value}` is a region code a spreadsheet turned into scientific notation (its digits are lost): \
+                 format the column as text where the data is exported"
+            ),
+        ));
+    }
     if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit() || c == '.') {
         let region = code_region(codes, value)?;
         let Some(area) = areas.iter().find(|a| a.level.number() == region.level) else {
@@ -239,6 +248,17 @@ fn resolve_in(
         }
         _ => first,
     }
+}
+
+/// `3.576021003E+09`: a number in scientific notation.
+fn is_scientific(value: &str) -> bool {
+    let Some((mantissa, exponent)) = value.split_once(['E', 'e']) else { return false };
+    let exponent = exponent.strip_prefix('+').unwrap_or(exponent);
+    !mantissa.is_empty()
+        && mantissa.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+        && mantissa.starts_with(|c: char| c.is_ascii_digit())
+        && !exponent.is_empty()
+        && exponent.chars().all(|c| c.is_ascii_digit())
 }
 
 /// The Kemendagri region a code names, read in `codes`.
@@ -448,6 +468,13 @@ mod tests {
         assert_eq!(code(&mut r, "3576", None), Ok("35.76"), "the city's own total row");
         assert_eq!(code(&mut r, "Kota Mojokerto", None), Ok("35.76"));
         assert_eq!(code(&mut r, "3576021001", None), Err("kode_ambigu"));
+        assert_eq!(code(&mut r, "3.576021003E+09", None), Err("kode_notasi_ilmiah"));
+        assert_eq!(code(&mut r, "3,57602E+05", None), Err("kode_notasi_ilmiah"));
+        assert_eq!(
+            code(&mut r, "Kedundung", None),
+            Err("wilayah_tidak_dikenal"),
+            "a kelurahan, not a kecamatan"
+        );
         assert_eq!(code(&mut r, "3578", None), Err("wilayah_di_luar_cakupan"), "Kota Surabaya");
         assert_eq!(code(&mut r, "3576099", None), Err("kode_wilayah_tidak_dikenal"));
         let level = r.resolve("3576", None, None).map(|x| x.level);
