@@ -28,7 +28,8 @@ use std::path::{Path, PathBuf};
 pub struct CsvConfig {
     /// The file, relative to the config file's directory.
     pub path: PathBuf,
-    /// Field delimiter, one character (default `,`; `;` and `\t` are common).
+    /// Field delimiter: one character (`,` `;` `\t` `|`), or `auto` (the default): the one of
+    /// those that occurs most often, outside quotes, on the header line.
     #[serde(default = "default_delimiter")]
     pub delimiter: String,
     /// Line number (1-based) of the header; lines above it (titles) are skipped. Default 1.
@@ -40,7 +41,7 @@ pub struct CsvConfig {
 }
 
 fn default_delimiter() -> String {
-    ",".into()
+    "auto".into()
 }
 
 fn default_header_row() -> usize {
@@ -66,7 +67,7 @@ impl CsvConfig {
     /// Config checks that need no I/O; returns (key, message) pairs.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        if self.delimiter_byte().is_none() {
+        if self.delimiter != "auto" && self.delimiter_byte().is_none() {
             out.push(("delimiter", format!("`{}` is not a single one-byte character", self.delimiter)));
         }
         if self.header_row == 0 {
@@ -290,6 +291,27 @@ impl<R: Read> Read for LfReader<R> {
     }
 }
 
+/// The delimiter of a CSV file: of `,` `;` tab `|`, the one most frequent outside quotes on the
+/// header line (line `header_row`, counted in the first 64 KiB); `,` when none occurs.
+fn sniff_delimiter(path: &Path, header_row: usize) -> std::io::Result<u8> {
+    let mut head = Vec::with_capacity(64 * 1024);
+    std::fs::File::open(path)?.take(64 * 1024).read_to_end(&mut head)?;
+    let line = head.split(|b| *b == b'\n').nth(header_row.saturating_sub(1)).unwrap_or_default();
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0), (b'|', 0)];
+    let mut quoted = false;
+    for b in line {
+        if *b == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            if let Some(c) = counts.iter_mut().find(|(d, _)| d == b) {
+                c.1 += 1;
+            }
+        }
+    }
+    let best = counts.iter().max_by_key(|(_, n)| *n).filter(|(_, n)| *n > 0).map_or(b',', |(d, _)| *d);
+    Ok(best)
+}
+
 /// The largest field Satu reads (1 MiB): anything bigger is a broken export.
 const MAX_FIELD: usize = 1 << 20;
 
@@ -305,10 +327,13 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn open(config: &CsvConfig, path: &Path, display: &'a str) -> Result<Self, SourceError> {
+        let delimiter = match config.delimiter.as_str() {
+            "auto" => sniff_delimiter(path, config.header_row).map_err(|e| SourceError::io(display, &e))?,
+            _ => config.delimiter_byte().ok_or_else(|| {
+                SourceError::config(display, format!("bad delimiter `{}`", config.delimiter))
+            })?,
+        };
         let file = std::fs::File::open(path).map_err(|e| SourceError::io(display, &e))?;
-        let delimiter = config
-            .delimiter_byte()
-            .ok_or_else(|| SourceError::config(display, format!("bad delimiter `{}`", config.delimiter)))?;
         let inner = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(false)
@@ -485,6 +510,27 @@ mod tests {
     ) -> Result<Vec<Batch>, SourceError> {
         let cx = ReadContext { pipeline: "t".into(), batch_rows, state, from: None };
         Box::new(CsvSource::new(cfg, dir)).read(cx).try_collect().await
+    }
+
+    #[tokio::test]
+    async fn the_delimiter_is_sniffed_from_the_header_line() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        for (name, body) in [
+            ("semi.csv", "Judul, dengan koma\n\"kelurahan, nama\";jumlah\nMagersari;1.234,5\n"),
+            ("tab.csv", "kelurahan\tjumlah\nMagersari\t7\n"),
+            ("pipe.csv", "kelurahan|jumlah\nMagersari|7\n"),
+        ] {
+            std::fs::write(dir.path().join(name), body)?;
+        }
+        let semi = read_all(dir.path(), config("semi.csv", serde_json::json!({ "header_row": 2 })), 10, None)
+            .await?;
+        assert_eq!(semi[0].df.column("jumlah")?.str()?.get(0), Some("1.234,5"));
+        assert_eq!(semi[0].df.column("kelurahan, nama")?.str()?.get(0), Some("Magersari"));
+        for name in ["tab.csv", "pipe.csv"] {
+            let b = read_all(dir.path(), config(name, serde_json::json!({})), 10, None).await?;
+            assert_eq!(b[0].df.column("jumlah")?.str()?.get(0), Some("7"), "{name}");
+        }
+        Ok(())
     }
 
     #[tokio::test]
