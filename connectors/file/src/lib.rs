@@ -1,14 +1,16 @@
 //! File sources for Satu: CSV with a chosen delimiter, header row (title rows above it are
-//! skipped), UTF-8 (with or without BOM), latin1/windows-1252, and CRLF line ends; and one sheet
-//! of a spreadsheet ([`SheetSource`]).
+//! skipped), UTF-8 (with or without BOM), latin1/windows-1252, and CRLF line ends; one sheet of a
+//! spreadsheet ([`SheetSource`]); JSON and NDJSON files ([`JsonSource`]).
 //!
 //! The file is read on a blocking thread into batches of string columns, handed over a bounded
 //! channel (2 batches deep) so memory stays flat whatever the file size. Every row carries its
 //! location (`path:line`). The checkpoint is the file's SHA-256 and the rows read: a run killed
 //! mid-file resumes after the last committed batch if the file has not changed.
 
+mod json;
 mod sheet;
 
+pub use json::{JsonConfig, JsonSource};
 pub use sheet::{SheetConfig, SheetSource};
 
 use futures::StreamExt;

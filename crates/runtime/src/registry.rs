@@ -11,6 +11,8 @@ pub const CONNECTORS: &[&str] = &[
     "csv",
     #[cfg(feature = "file")]
     "xlsx",
+    #[cfg(feature = "file")]
+    "json",
     #[cfg(feature = "sql")]
     "mysql",
     #[cfg(feature = "sql")]
@@ -79,6 +81,9 @@ pub fn build_source(d: &Deployment, p: &Pipeline) -> Result<Box<dyn Source>, Pro
             }
             Box::new(satu_connector_file::CsvSource::new(c, &d.base_dir)) as Box<dyn Source>
         }),
+        #[cfg(feature = "file")]
+        "json" => deserialize_at::<satu_connector_file::JsonConfig>(&table, &path, &mut problems)
+            .map(|c| Box::new(satu_connector_file::JsonSource::new(c, &d.base_dir)) as Box<dyn Source>),
         #[cfg(feature = "file")]
         "xlsx" => deserialize_at::<satu_connector_file::SheetConfig>(&table, &path, &mut problems)
             .map(|c| Box::new(satu_connector_file::SheetSource::new(c, &d.base_dir)) as Box<dyn Source>),
