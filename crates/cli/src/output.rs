@@ -131,7 +131,7 @@ pub fn print_runs(runs: &[RunRecord], format: Format) -> anyhow::Result<()> {
                 cells[3] = cells[3].chars().take(19).collect::<String>().replace('T', " ");
                 cells.remove(4);
                 if let Ok(secs) = cells[4].parse::<f64>() {
-                    cells[4] = format!("{secs:.1}");
+                    cells[4] = format!("{secs:.2}");
                 }
                 table.add_row(cells);
             }
