@@ -113,7 +113,7 @@ impl Source for JsonSource {
             let mut out = Vec::new();
             for (seq, (rows, locs)) in records.chunks(size).zip(locations.chunks(size)).enumerate() {
                 match satu_formats::json::frame(rows, locs.to_vec(), LOCATION_COLUMN) {
-                    Ok(df) => out.push(Ok(Batch { df, seq: seq as u64, checkpoint: None })),
+                    Ok(df) => out.push(Ok(Batch { df, seq: seq as u64, checkpoint: None, replaces: None })),
                     Err(e) => return vec![Err(SourceError::internal(&self.display, e))],
                 }
             }

@@ -7,9 +7,11 @@
 //! location (`path:line`). The checkpoint is the file's SHA-256 and the rows read: a run killed
 //! mid-file resumes after the last committed batch if the file has not changed.
 
+mod folder;
 mod json;
 mod sheet;
 
+pub use folder::{After, FolderConfig, FolderSource};
 pub use json::{JsonConfig, JsonSource};
 pub use sheet::{SheetConfig, SheetSource};
 
@@ -487,7 +489,7 @@ impl BatchBuilder {
         let locations = std::mem::replace(&mut self.locations, Vec::with_capacity(self.capacity));
         cols.push(Column::new(LOCATION_COLUMN.into(), locations));
         let df = DataFrame::new(height, cols).map_err(|e| SourceError::internal(display, e.to_string()))?;
-        Ok(Batch { df, seq, checkpoint: Some(SourceState(state)) })
+        Ok(Batch { df, seq, checkpoint: Some(SourceState(state)), replaces: None })
     }
 }
 

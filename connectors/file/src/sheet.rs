@@ -114,7 +114,7 @@ async fn async_stream(source: Box<SheetSource>, cx: ReadContext) -> Vec<Result<B
     for (seq, (rows, locs)) in chunks.enumerate() {
         let locations = locs.iter().map(|l| format!("{} {l}", source.display)).collect();
         match satu_formats::json::frame(rows, locations, LOCATION_COLUMN) {
-            Ok(df) => out.push(Ok(Batch { df, seq: seq as u64, checkpoint: None })),
+            Ok(df) => out.push(Ok(Batch { df, seq: seq as u64, checkpoint: None, replaces: None })),
             Err(e) => return vec![Err(SourceError::internal(&source.display, e))],
         }
     }

@@ -53,7 +53,7 @@ pub(crate) async fn read(
         if chunks.is_empty() {
             let df = satu_formats::json::frame(&[], vec![], LOCATION_COLUMN)
                 .map_err(|e| SourceError::internal(label, e))?;
-            let _ = tx.send(Ok(Batch { df, seq: 0, checkpoint: Some(state) })).await;
+            let _ = tx.send(Ok(Batch { df, seq: 0, checkpoint: Some(state), replaces: None })).await;
             return Ok(());
         }
         for (seq, (rows, locs)) in chunks.into_iter().enumerate() {
@@ -61,7 +61,7 @@ pub(crate) async fn read(
             let df = satu_formats::json::frame(rows, locations, LOCATION_COLUMN)
                 .map_err(|e| SourceError::internal(label, e))?;
             let checkpoint = if seq == last { Some(state.clone()) } else { cx.state.clone() };
-            if tx.send(Ok(Batch { df, seq: seq as u64, checkpoint })).await.is_err() {
+            if tx.send(Ok(Batch { df, seq: seq as u64, checkpoint, replaces: None })).await.is_err() {
                 return Ok(());
             }
         }

@@ -85,7 +85,7 @@ impl RestSource {
             tracing::info!(source = %self.label, modified = mark.as_deref().unwrap_or(""), "not modified since the last harvest: nothing to read");
             let df = satu_formats::json::frame(&[], vec![], LOCATION_COLUMN)
                 .map_err(|e| SourceError::internal(&self.label, e))?;
-            let _ = tx.send(Ok(Batch { df, seq: 0, checkpoint: cx.state.clone() })).await;
+            let _ = tx.send(Ok(Batch { df, seq: 0, checkpoint: cx.state.clone(), replaces: None })).await;
             return Ok(());
         }
         let no_datastore = described
@@ -166,7 +166,9 @@ impl RestSource {
                 let df = satu_formats::json::frame(chunk, locations, LOCATION_COLUMN)
                     .map_err(|e| SourceError::internal(&self.label, e))?;
                 // The batch before goes out now; the last one waits to carry the final state.
-                if let Some(b) = pending.replace(Batch { df, seq, checkpoint: cx.state.clone() }) {
+                if let Some(b) =
+                    pending.replace(Batch { df, seq, checkpoint: cx.state.clone(), replaces: None })
+                {
                     if tx.send(Ok(b)).await.is_err() {
                         return Ok(());
                     }
@@ -199,6 +201,7 @@ impl RestSource {
                         df: satu_formats::json::frame(&[], vec![], LOCATION_COLUMN).unwrap_or_default(),
                         seq,
                         checkpoint: Some(state),
+                        replaces: None,
                     });
                     let _ = tx.send(Ok(last)).await;
                     tracing::info!(source = %self.label, pages = n, records = fetched, "harvest complete");

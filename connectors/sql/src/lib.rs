@@ -295,7 +295,7 @@ macro_rules! read_loop {
                 counters = Counters::default();
             }
             last_state = state.as_ref().map(|s| s.0.clone()).or(last_state);
-            if $tx.send(Ok(Batch { df, seq, checkpoint: state })).await.is_err() || done {
+            if $tx.send(Ok(Batch { df, seq, checkpoint: state, replaces: None })).await.is_err() || done {
                 break;
             }
             seq += 1;

@@ -22,6 +22,10 @@ pub struct Batch {
     pub seq: u64,
     /// The state that resumes the source right after this batch, where the source can.
     pub checkpoint: Option<SourceState>,
+    /// This batch starts a new version of a slice of the source (a file dropped again): the
+    /// observations loaded from that slice before (their location starts with it) are withdrawn
+    /// in the same transaction, so the new version replaces exactly its own slice.
+    pub replaces: Option<String>,
 }
 
 /// What a read needs to know.

@@ -500,7 +500,7 @@ impl satu_core::Source for LandedSource {
                                 Err(avro(&path, "the file's SHA-256 differs from its manifest: it was changed after landing"))
                             }
                         })
-                        .map(|df| satu_core::Batch { df, seq, checkpoint: None })
+                        .map(|df| satu_core::Batch { df, seq, checkpoint: None, replaces: None })
                         .map_err(|e| satu_core::SourceError::data(path.display().to_string(), e.to_string()));
                     let failed = batch.is_err();
                     if tx.blocking_send(batch).is_err() || failed {

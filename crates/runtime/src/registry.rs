@@ -13,6 +13,8 @@ pub const CONNECTORS: &[&str] = &[
     "xlsx",
     #[cfg(feature = "file")]
     "json",
+    #[cfg(feature = "file")]
+    "folder",
     #[cfg(feature = "sql")]
     "mysql",
     #[cfg(feature = "sql")]
@@ -81,6 +83,15 @@ pub fn build_source(d: &Deployment, p: &Pipeline) -> Result<Box<dyn Source>, Pro
             }
             Box::new(satu_connector_file::CsvSource::new(c, &d.base_dir)) as Box<dyn Source>
         }),
+        #[cfg(feature = "file")]
+        "folder" => {
+            deserialize_at::<satu_connector_file::FolderConfig>(&table, &path, &mut problems).map(|c| {
+                for (key, message) in c.problems() {
+                    problems.push(format!("{path}.{key}"), message);
+                }
+                Box::new(satu_connector_file::FolderSource::new(c, &d.base_dir)) as Box<dyn Source>
+            })
+        }
         #[cfg(feature = "file")]
         "json" => deserialize_at::<satu_connector_file::JsonConfig>(&table, &path, &mut problems)
             .map(|c| Box::new(satu_connector_file::JsonSource::new(c, &d.base_dir)) as Box<dyn Source>),

@@ -312,6 +312,7 @@ async fn commit_canonical(
     batch: satu_core::Batch,
 ) -> Result<RowCounts, RuntimeError> {
     let mut owned = mapper.take().ok_or_else(|| RuntimeError::Internal("the mapper was lost".into()))?;
+    let replaces = batch.replaces.clone();
     let (returned, mapped) = tokio::task::spawn_blocking(move || {
         let mapped = owned.map(&batch.df);
         (owned, mapped.map(|m| (m, batch.checkpoint)))
@@ -340,6 +341,7 @@ async fn commit_canonical(
             periods: &periods,
             checkpoint: checkpoint.as_ref(),
             counts: mapped.counts,
+            withdraw: replaces.as_deref(),
         })
         .await?)
 }

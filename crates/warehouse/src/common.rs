@@ -353,7 +353,7 @@ macro_rules! record_progress {
             "UPDATE etl.run SET rows_read = rows_read + $2, rows_inserted = rows_inserted + $3, \
              rows_updated = rows_updated + $4, rows_unchanged = rows_unchanged + $5, \
              rows_rejected = rows_rejected + $6, rows_filtered = rows_filtered + $7, \
-             rows_duplicate = rows_duplicate + $8 WHERE id = $1",
+             rows_duplicate = rows_duplicate + $8, rows_deleted = rows_deleted + $9 WHERE id = $1",
         )
         .bind($run_id)
         .bind(counts.read as i64)
@@ -363,6 +363,7 @@ macro_rules! record_progress {
         .bind(counts.rejected as i64)
         .bind(counts.filtered as i64)
         .bind(counts.duplicates as i64)
+        .bind(counts.deleted as i64)
         .execute(&mut *$tx)
         .await?;
     }};
@@ -855,5 +856,29 @@ macro_rules! record_warnings {
             .await?;
         }
         tx.commit().await?;
+    }};
+}
+
+/// Closes the current observations of `$load`'s dataset and indicator whose location lies in
+/// the slice `$load.withdraw` (`slice:line`, `slice SHEET!row`, `slice#n`); evaluates to how many.
+macro_rules! withdraw_slice {
+    ($tx:expr, $dialect:expr, $load:expr) => {{
+        match $load.withdraw {
+            None => 0u64,
+            Some(slice) => sqlx::query(&format!(
+                "UPDATE dw.observasi SET berlaku_sampai = {}, diganti_run_id = $4 \
+                 WHERE berlaku_sampai IS NULL AND dataset = $1 AND indikator = $2 \
+                   AND substr(lokasi_sumber, 1, length(CAST($3 AS TEXT)) + 1) \
+                       IN (CAST($3 AS TEXT) || ':', CAST($3 AS TEXT) || ' ', CAST($3 AS TEXT) || '#')",
+                $dialect.now
+            ))
+            .bind($load.dataset)
+            .bind($load.indikator)
+            .bind(slice)
+            .bind($load.run_id)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected(),
+        }
     }};
 }

@@ -104,6 +104,9 @@ pub struct BatchLoad<'a> {
     pub checkpoint: Option<&'a SourceState>,
     /// This batch's read/rejected/filtered/duplicate counts (loaded counts are computed here).
     pub counts: RowCounts,
+    /// Withdraw first the current observations of this dataset and indicator whose location
+    /// lies in this slice (a file's earlier version), counting them as deleted.
+    pub withdraw: Option<&'a str>,
 }
 
 /// One batch for an entity target (`dw.<table>`), committed with its checkpoint and counts.

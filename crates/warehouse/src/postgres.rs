@@ -314,6 +314,7 @@ impl Warehouse for PostgresWarehouse {
         let obs = copy_text(load.observations, &STAGE_COLUMNS, &[])?;
         let run = load.run_id.to_string();
         let mut tx = self.pool.begin().await?;
+        let withdrawn = withdraw_slice!(tx, DIALECT, load);
 
         sqlx::query(
             "CREATE TEMP TABLE IF NOT EXISTS stage_observasi (kode_wilayah text, periode text, \
@@ -378,6 +379,7 @@ impl Warehouse for PostgresWarehouse {
             inserted: inserted as u64,
             updated: updated as u64,
             unchanged: unchanged as u64,
+            deleted: load.counts.deleted + withdrawn,
             ..load.counts
         };
         record_progress!(tx, DIALECT, load.pipeline, load.run_id, load.checkpoint, &counts);

@@ -235,6 +235,7 @@ impl Warehouse for SqliteWarehouse {
         let at = now();
         let run = load.run_id.to_string();
         let mut tx = self.pool.begin_with(DIALECT.begin).await?;
+        let withdrawn = withdraw_slice!(tx, DIALECT, load);
 
         // Stage, classify against the current versions, close changed ones, insert new versions.
         sqlx::query(
@@ -308,6 +309,7 @@ impl Warehouse for SqliteWarehouse {
             inserted: inserted as u64,
             updated: updated as u64,
             unchanged: unchanged as u64,
+            deleted: load.counts.deleted + withdrawn,
             ..load.counts
         };
         record_progress!(tx, DIALECT, load.pipeline, load.run_id, load.checkpoint, &counts);

@@ -46,6 +46,7 @@ async fn load(wh: &dyn Warehouse, obs: &DataFrame) -> Result<RowCounts, Box<dyn 
             periods: &[],
             checkpoint: Some(&state),
             counts: RowCounts { read: obs.height() as u64, ..Default::default() },
+            withdraw: None,
         })
         .await?;
     wh.finish_run(run, Ok(())).await?;
