@@ -161,9 +161,13 @@ impl FolderSource {
                 batch_rows: cx.batch_rows,
                 state: None,
                 from: None,
+                needs: vec![],
             };
-            let batches: Result<Vec<Batch>, SourceError> =
-                runtime.block_on(source.read(inner_cx).collect::<Vec<_>>()).into_iter().collect();
+            let batches: Result<Vec<Batch>, SourceError> = runtime
+                .block_on(source.read(inner_cx).collect::<Vec<_>>())
+                .into_iter()
+                .collect::<Result<_, _>>()
+                .and_then(|b: Vec<Batch>| lacks(&at, &b, &cx.needs).map_or(Ok(b), Err));
             match batches {
                 Err(e) => {
                     tracing::error!(file = %at, error = %e, "file rejected; the other files go on");
@@ -207,6 +211,23 @@ impl FolderSource {
         }
         out
     }
+}
+
+/// The error for a file whose columns lack some the target reads (checked on its first batch
+/// that has columns).
+fn lacks(at: &str, batches: &[Batch], needs: &[String]) -> Option<SourceError> {
+    let df = &batches.iter().find(|b| b.df.width() > 1)?.df;
+    let missing: Vec<String> =
+        needs.iter().filter(|n| df.column(n.as_str()).is_err()).map(|n| format!("`{n}`")).collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let has: Vec<&str> =
+        df.get_column_names().iter().map(|c| c.as_str()).filter(|c| !c.starts_with('_')).collect();
+    Some(SourceError::data(
+        at,
+        format!("missing required column {} (it has: {})", missing.join(", "), has.join(", ")),
+    ))
 }
 
 /// `*.xlsx` matches `rekap.XLSX`; `*` alone matches everything.

@@ -128,7 +128,7 @@ mod tests {
     use super::*;
 
     async fn rows(dir: &Path, config: JsonConfig) -> Result<Vec<(String, String, String)>, SourceError> {
-        let cx = ReadContext { pipeline: "t".into(), batch_rows: 2, state: None, from: None };
+        let cx = ReadContext { pipeline: "t".into(), batch_rows: 2, state: None, from: None, needs: vec![] };
         let mut stream = Box::new(JsonSource::new(config, dir)).read(cx);
         let mut out = Vec::new();
         while let Some(batch) = stream.next().await {

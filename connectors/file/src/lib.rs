@@ -512,7 +512,7 @@ mod tests {
         batch_rows: usize,
         state: Option<SourceState>,
     ) -> Result<Vec<Batch>, SourceError> {
-        let cx = ReadContext { pipeline: "t".into(), batch_rows, state, from: None };
+        let cx = ReadContext { pipeline: "t".into(), batch_rows, state, from: None, needs: vec![] };
         Box::new(CsvSource::new(cfg, dir)).read(cx).try_collect().await
     }
 

@@ -45,7 +45,7 @@ async fn read(
         fill_down: vec![],
     };
     let source = Box::new(SheetSource::new(config, dir));
-    let cx = ReadContext { pipeline: "t".into(), batch_rows: 1, state: None, from: None };
+    let cx = ReadContext { pipeline: "t".into(), batch_rows: 1, state: None, from: None, needs: vec![] };
     let mut stream = source.read(cx);
     let mut rows = Vec::new();
     while let Some(batch) = stream.next().await {
@@ -166,7 +166,7 @@ async fn merged_headers_flatten_to_paths_and_merged_kecamatan_fill_down() -> Tes
             "Jumlah Peserta Didik/Jumlah"
         ]
     );
-    let cx = ReadContext { pipeline: "t".into(), batch_rows: 10, state: None, from: None };
+    let cx = ReadContext { pipeline: "t".into(), batch_rows: 10, state: None, from: None, needs: vec![] };
     let mut stream = Box::new(SheetSource::new(config, dir.path())).read(cx);
     let batch = stream.next().await.ok_or("a batch")??;
     let column = |name: &str| -> Vec<String> {

@@ -83,8 +83,13 @@ pub(crate) async fn read(
     let config: satu_connector_file::CsvConfig = serde_json::from_value(table)
         .map_err(|e| SourceError::config(format!("{label} csv"), e.to_string()))?;
     let csv = Box::new(satu_connector_file::CsvSource::new(config, std::path::Path::new("/")));
-    let inner =
-        ReadContext { pipeline: cx.pipeline.clone(), batch_rows: cx.batch_rows, state: None, from: None };
+    let inner = ReadContext {
+        pipeline: cx.pipeline.clone(),
+        batch_rows: cx.batch_rows,
+        state: None,
+        from: None,
+        needs: vec![],
+    };
     let mut stream = csv.read(inner).peekable();
     while let Some(batch) = stream.next().await {
         let mut batch = batch?;

@@ -69,7 +69,13 @@ async fn harvest(
 ) -> Result<(Vec<(String, String)>, Option<Value>), SourceError> {
     let dir = std::env::temp_dir().join(format!("satu-rest-{}-{}", std::process::id(), rand_suffix()));
     let source = Box::new(RestSource::new(config, Some(dir.clone())));
-    let cx = ReadContext { pipeline: "t".into(), batch_rows: 3, state: state.map(SourceState), from: None };
+    let cx = ReadContext {
+        pipeline: "t".into(),
+        batch_rows: 3,
+        state: state.map(SourceState),
+        from: None,
+        needs: vec![],
+    };
     let mut stream = source.read(cx);
     let mut rows = Vec::new();
     let mut last_state = None;

@@ -647,7 +647,12 @@ impl Source for SqlSource {
         config.columns = Some(vec![pk]);
         config.cursor = None;
         config.primary_key = None;
-        Box::new(SqlSource::new(config, self.driver)).read(ReadContext { state: None, from: None, ..cx })
+        Box::new(SqlSource::new(config, self.driver)).read(ReadContext {
+            state: None,
+            from: None,
+            needs: vec![],
+            ..cx
+        })
     }
 
     fn read(self: Box<Self>, cx: ReadContext) -> BatchStream {

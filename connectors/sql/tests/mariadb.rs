@@ -25,7 +25,7 @@ async fn read(
     batch_rows: usize,
     state: Option<SourceState>,
 ) -> Result<Vec<Batch>, satu_core::SourceError> {
-    let cx = ReadContext { pipeline: "t".into(), batch_rows, state, from: None };
+    let cx = ReadContext { pipeline: "t".into(), batch_rows, state, from: None, needs: vec![] };
     Box::new(s).read(cx).try_collect().await
 }
 

@@ -19,7 +19,7 @@ fn source(url: &str, extra: serde_json::Value) -> SqlSource {
 }
 
 async fn read(s: SqlSource, state: Option<SourceState>) -> Result<Vec<Batch>, satu_core::SourceError> {
-    let cx = ReadContext { pipeline: "t".into(), batch_rows: 10, state, from: None };
+    let cx = ReadContext { pipeline: "t".into(), batch_rows: 10, state, from: None, needs: vec![] };
     Box::new(s).read(cx).try_collect().await
 }
 

@@ -15,7 +15,7 @@ async fn read(url: &str, state: Option<SourceState>) -> Result<Vec<Batch>, satu_
     }))
     .expect("valid config");
     assert!(config.problems(Driver::Sqlite).is_empty());
-    let cx = ReadContext { pipeline: "t".into(), batch_rows: 10, state, from: None };
+    let cx = ReadContext { pipeline: "t".into(), batch_rows: 10, state, from: None, needs: vec![] };
     Box::new(SqlSource::new(config, Driver::Sqlite)).read(cx).try_collect().await
 }
 

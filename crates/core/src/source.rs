@@ -40,6 +40,9 @@ pub struct ReadContext {
     /// A backfill (`satu run --from DATE`): incremental sources read from this date instead of
     /// their saved position; other sources refuse it.
     pub from: Option<chrono::NaiveDate>,
+    /// The columns the pipeline's target reads: a source made of several files (a drop folder)
+    /// sets a file that lacks one aside, with that reason, instead of failing the run.
+    pub needs: Vec<String>,
 }
 
 /// A column as a source describes it.

@@ -188,11 +188,18 @@ async fn run_inner(
         }
         Sink::Canonical { .. } => false,
     };
+    let needs: Vec<String> = match &sink {
+        Sink::Canonical { mapper, .. } => {
+            mapper.as_ref().map(|m| m.columns().into_iter().map(str::to_string).collect()).unwrap_or_default()
+        }
+        Sink::Entity(entity) => entity.columns.keys().cloned().collect(),
+    };
     let cx = ReadContext {
         pipeline: name.to_string(),
         batch_rows: pipeline.batch_rows.unwrap_or(d.defaults.batch_rows),
         state,
         from,
+        needs,
     };
     let key = if replay { None } else { source.primary_key().await? };
     let mut batches = source.read(cx);
@@ -360,6 +367,7 @@ async fn detect_deletes(
         batch_rows: pipeline.batch_rows.unwrap_or(d.defaults.batch_rows).max(10_000),
         state: None,
         from: None,
+        needs: vec![],
     };
     let mut keys = source.keys(cx);
     while let Some(batch) = keys.next().await {
