@@ -39,6 +39,10 @@ pub struct CsvConfig {
     /// Line number (1-based) of the header; lines above it (titles) are skipped. Default 1.
     #[serde(default = "default_header_row")]
     pub header_row: usize,
+    /// Instead of `header_row`: several header lines (`[4, 5]`, a BPS table's two-row header),
+    /// flattened into column names like `Jumlah Penduduk/2023*` as for spreadsheets.
+    #[serde(default)]
+    pub header_rows: Vec<usize>,
     /// Text encoding: `utf-8` (default; a BOM is removed), `latin1` or `windows-1252`.
     #[serde(default)]
     pub encoding: Encoding,
@@ -325,6 +329,7 @@ struct Reader<'a> {
     record: csv::ByteRecord,
     encoding: Encoding,
     header_row: usize,
+    header_rows: Vec<usize>,
     display: &'a str,
     first: bool,
 }
@@ -332,7 +337,10 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn open(config: &CsvConfig, path: &Path, display: &'a str) -> Result<Self, SourceError> {
         let delimiter = match config.delimiter.as_str() {
-            "auto" => sniff_delimiter(path, config.header_row).map_err(|e| SourceError::io(display, &e))?,
+            "auto" => {
+                sniff_delimiter(path, config.header_rows.iter().copied().max().unwrap_or(config.header_row))
+                    .map_err(|e| SourceError::io(display, &e))?
+            }
             _ => config.delimiter_byte().ok_or_else(|| {
                 SourceError::config(display, format!("bad delimiter `{}`", config.delimiter))
             })?,
@@ -348,6 +356,7 @@ impl<'a> Reader<'a> {
             record: csv::ByteRecord::new(),
             encoding: config.encoding,
             header_row: config.header_row,
+            header_rows: config.header_rows.clone(),
             display,
             first: true,
         })
@@ -421,14 +430,30 @@ impl<'a> Reader<'a> {
     /// Skips the title lines and returns the header's column names (trimmed; must be unique
     /// and non-empty).
     fn header(&mut self) -> Result<Vec<String>, SourceError> {
+        let mut grid: Vec<Vec<Option<String>>> = Vec::new();
         loop {
             let Some((line, fields)) = self.next_record()? else {
                 return Err(SourceError::data(self.display, "the file has no header row"));
             };
-            if (line as usize) < self.header_row {
+            let line = line as usize;
+            if !self.header_rows.is_empty() {
+                if self.header_rows.contains(&line) {
+                    grid.push(fields.iter().map(|f| Some(f.clone())).collect());
+                }
+                if line < self.header_rows.iter().copied().max().unwrap_or(0) {
+                    continue;
+                }
+            } else if line < self.header_row {
                 continue;
             }
-            let names: Vec<String> = fields.iter().map(|f| f.trim().to_string()).collect();
+            let names: Vec<String> = if grid.is_empty() {
+                fields.iter().map(|f| f.trim().to_string()).collect()
+            } else {
+                satu_formats::sheet::flatten_header(&grid)
+                    .into_iter()
+                    .map(Option::unwrap_or_default)
+                    .collect()
+            };
             let at = format!("{}:{line}", self.display);
             for (i, n) in names.iter().enumerate() {
                 if n.is_empty() {

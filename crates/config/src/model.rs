@@ -560,7 +560,8 @@ pub struct Target {
     pub indikator: String,
     /// Where each row is.
     pub wilayah: WilayahSpec,
-    /// When each row is.
+    /// When each row is (leave it out when `nilai.into = "periode"`: the columns are periods).
+    #[serde(default)]
     pub periode: PeriodeSpec,
     /// The measured value.
     pub nilai: NilaiSpec,
@@ -702,7 +703,9 @@ pub struct NilaiSpec {
     /// part (`L`, `P`). Counts are then in values, not rows.
     #[serde(default)]
     pub columns: Vec<String>,
-    /// The dimension a wide table's columns carry (`jenis_kelamin`, `status_sekolah`).
+    /// What a wide table's columns carry: a dimension (`jenis_kelamin`, `status_sekolah`), or
+    /// `periode` — years as columns (`2021 2022 2023*`), a trailing `*` (`**`) marking the values
+    /// of that column provisional (very provisional).
     #[serde(default)]
     pub into: Option<String>,
     /// Number format: `id` (default: `.` groups thousands, `,` is the decimal mark).

@@ -394,7 +394,7 @@ fn check_target(d: &Deployment, known: &Known, t: &Target, at: &str, problems: &
         match (t.nilai.column.is_empty(), t.nilai.columns.is_empty(), &t.nilai.into) {
             (false, true, None) => {}
             (true, false, Some(into)) => {
-                if !ind.dimensi.contains(into) {
+                if into != "periode" && !ind.dimensi.contains(into) {
                     problems.push(
                         join(at, "nilai.into"),
                         format!(
@@ -433,7 +433,15 @@ fn check_target(d: &Deployment, known: &Known, t: &Target, at: &str, problems: &
     }
     let p = &t.periode;
     let whole = [p.column.is_some(), p.value.is_some(), p.tahun.is_some()];
-    if whole.iter().filter(|x| **x).count() != 1 {
+    let given = whole.iter().filter(|x| **x).count();
+    if t.nilai.into.as_deref() == Some("periode") {
+        if given > 0 {
+            problems.push(
+                join(at, "periode"),
+                "with `nilai.into = \"periode\"` the columns are the periods: leave `periode` out",
+            );
+        }
+    } else if given != 1 {
         problems.push(join(at, "periode"), "give exactly one of `column`, `value` or `tahun`");
     }
     let parts = [p.bulan.is_some(), p.triwulan.is_some(), p.semester.is_some()];

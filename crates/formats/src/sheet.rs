@@ -105,7 +105,7 @@ pub fn read(bytes: &[u8], layout: &Layout) -> Result<Table, SheetError> {
         layout.header_rows.clone()
     };
     let last_header = header_rows.iter().copied().max().unwrap_or(0);
-    let header = flatten_header(&rows, &header_rows, width, first_col as usize);
+    let header = sheet_header(&rows, &header_rows, width, first_col as usize);
     if header.iter().all(|h| h.starts_with("kolom_")) {
         return Err(SheetError::EmptySheet(format!("{name}` header row(s) `{header_rows:?}")));
     }
@@ -142,11 +142,8 @@ pub fn read(bytes: &[u8], layout: &Layout) -> Result<Table, SheetError> {
     Ok(Table { sheet: name, header, records, locations })
 }
 
-/// Column names from one or more header rows. A group header merged across columns (its value
-/// only in the first) spans the columns to its right that have a header of their own in the row
-/// below; a column's parts are joined with `/`, and a part repeated from the row above (a header
-/// merged vertically) counts once: `Kecamatan`, `Jumlah Sekolah/Negeri`, `Jumlah Peserta Didik/L`.
-fn flatten_header(
+/// Column names from one or more header rows of a sheet (see [`flatten_header`]).
+fn sheet_header(
     rows: &[(usize, &[Data])],
     header_rows: &[usize],
     width: usize,
@@ -156,36 +153,49 @@ fn flatten_header(
         .iter()
         .map(|number| {
             let row = rows.iter().find(|(n, _)| n == number).map(|(_, r)| *r).unwrap_or(&[]);
-            (0..width)
-                .map(|i| row.get(i).and_then(cell).map(|t| t.trim().to_string()).filter(|t| !t.is_empty()))
-                .collect()
+            (0..width).map(|i| row.get(i).and_then(cell)).collect()
         })
         .collect();
+    flatten_header(&grid)
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| name.unwrap_or_else(|| format!("kolom_{}", column_name(first_col + i))))
+        .collect()
+}
+
+/// Column names from header rows (a grid of cells, one row per header row). A group header
+/// merged across columns (its text only in the first) spans the columns to its right that have a
+/// header of their own in the row below; a column's parts are joined with `/`, and a part repeated
+/// from the row above (a header merged vertically) counts once: `Kecamatan`,
+/// `Jumlah Sekolah/Negeri`, `Jumlah Peserta Didik/L`. `None` for a column with no header.
+pub fn flatten_header(grid: &[Vec<Option<String>>]) -> Vec<Option<String>> {
+    let width = grid.iter().map(Vec::len).max().unwrap_or(0);
+    let text = |k: usize, i: usize| {
+        grid.get(k)
+            .and_then(|r| r.get(i))
+            .cloned()
+            .flatten()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+    };
     let mut parts: Vec<Vec<String>> = vec![Vec::new(); width];
-    for (k, texts) in grid.iter().enumerate() {
-        let below = grid.get(k + 1);
-        let has_below = |i: usize| below.is_some_and(|b| b[i].is_some());
+    for k in 0..grid.len() {
+        let has_below = |i: usize| k + 1 < grid.len() && text(k + 1, i).is_some();
         let mut group: Option<(usize, String)> = None;
         for (i, column) in parts.iter_mut().enumerate() {
-            let text = match &texts[i] {
+            let here = match text(k, i) {
                 Some(t) => {
                     group = Some((i, t.clone()));
-                    Some(t.clone())
+                    Some(t)
                 }
                 None => group.as_ref().filter(|(g, _)| has_below(*g) && has_below(i)).map(|(_, t)| t.clone()),
             };
-            if let Some(t) = text.filter(|t| column.last() != Some(t)) {
+            if let Some(t) = here.filter(|t| column.last() != Some(t)) {
                 column.push(t);
             }
         }
     }
-    parts
-        .into_iter()
-        .enumerate()
-        .map(
-            |(i, p)| if p.is_empty() { format!("kolom_{}", column_name(first_col + i)) } else { p.join("/") },
-        )
-        .collect()
+    parts.into_iter().map(|p| (!p.is_empty()).then(|| p.join("/"))).collect()
 }
 
 /// Tells broken files apart before the workbook reader gives a vaguer error.

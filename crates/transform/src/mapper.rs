@@ -192,7 +192,9 @@ impl Mapper {
             .ok();
         let p = &t.periode;
         let part = |c: &Option<String>, kind| c.clone().map(|column| (column, kind));
+        let periods_as_columns = t.nilai.into.as_deref() == Some("periode") && !t.nilai.columns.is_empty();
         let periode = match (&p.column, &p.value, &p.tahun) {
+            _ if periods_as_columns => Some(PeriodeRule::Column(WIDE_DIMENSION.into())),
             (Some(c), _, _) => Some(PeriodeRule::Column(c.clone())),
             (_, Some(v), _) => period::parse(v)
                 .map(PeriodeRule::Fixed)
@@ -217,7 +219,7 @@ impl Mapper {
                     .push(format!("{at}.target.dimensi.{code}"), format!("unknown dimension `{code}`")),
             }
         }
-        if let Some(into) = t.nilai.into.as_ref().filter(|_| !t.nilai.columns.is_empty()) {
+        if let Some(into) = t.nilai.into.as_ref().filter(|i| !t.nilai.columns.is_empty() && *i != "periode") {
             match d.dimension(into) {
                 Some(dim) => dims.push((WIDE_DIMENSION.to_string(), DimensionMapper::new(&dim))),
                 None => {
@@ -542,10 +544,18 @@ impl Mapper {
         let name = self.name_column.as_deref().and_then(get);
         let region =
             self.regions.resolve(get(wcol).unwrap_or_default(), parent, name).map_err(|r| fail(wcol, r))?;
+        let mut marker = 0;
         let period = match &self.periode {
             PeriodeRule::Fixed(p) => *p,
             PeriodeRule::Column(c) => {
                 let raw = get(c).unwrap_or_default();
+                // Years as a wide table's columns: `2023*` is 2023, provisional.
+                let raw = if c == WIDE_DIMENSION {
+                    marker = raw.trim_end().len() - raw.trim_end().trim_end_matches('*').len();
+                    raw.trim_end().trim_end_matches('*')
+                } else {
+                    raw
+                };
                 self.period_memo.get_or(raw, || period::parse(raw)).map_err(|r| fail(c, r))?
             }
             PeriodeRule::Year(c) => {
@@ -583,7 +593,14 @@ impl Mapper {
         }
         let ncol = self.nilai_column.as_str();
         let raw = get(ncol).unwrap_or_default();
-        let value = number::parse(raw, &self.number).map_err(|r| fail(ncol, r))?;
+        let mut value = number::parse(raw, &self.number).map_err(|r| fail(ncol, r))?;
+        if value.status == number::Status::Tetap {
+            value.status = match marker {
+                0 => number::Status::Tetap,
+                1 => number::Status::Sementara,
+                _ => number::Status::SangatSementara,
+            };
+        }
         // `dims` follows the BTreeMap order of `target.dimensi`: sorted by dimension code.
         Ok(Row { wilayah: region.code, level: region.level, period, dims, value, raw: raw.to_string() })
     }

@@ -222,6 +222,26 @@ fn resolve_in(
     parent: Option<&str>,
 ) -> Result<Resolved, Reject> {
     let value = raw.trim();
+    // `[3576010] Prajurit Kulon` or `Prajurit Kulon [3576010]`: a code in square brackets, with
+    // the name beside it that must agree.
+    if let (Some(open), Some(close)) = (value.find('['), value.find(']')) {
+        if open < close {
+            let code = value[open + 1..close].trim();
+            let name = format!("{} {}", &value[..open], &value[close + 1..]);
+            let region = resolve_in(areas, codes, code, parent)?;
+            let name = name.trim();
+            if !name.is_empty() && normalise_name(name) != normalise_name(region.name) {
+                return Err(Reject::new(
+                    "kode_nama_tidak_cocok",
+                    format!(
+                        "code `{code}` is {} ({}), but the value names `{name}`",
+                        region.code, region.name
+                    ),
+                ));
+            }
+            return Ok(region);
+        }
+    }
     if is_scientific(value) {
         return Err(Reject::new(
             "kode_notasi_ilmiah",
@@ -469,6 +489,9 @@ mod tests {
         assert_eq!(code(&mut r, "Kota Mojokerto", None), Ok("35.76"));
         assert_eq!(code(&mut r, "3576021001", None), Err("kode_ambigu"));
         assert_eq!(code(&mut r, "3.576021003E+09", None), Err("kode_notasi_ilmiah"));
+        assert_eq!(code(&mut r, "[3576010] Prajurit Kulon", None), Ok("35.76.01"));
+        assert_eq!(code(&mut r, "Kranggan [3576021]", None), Ok("35.76.03"));
+        assert_eq!(code(&mut r, "[3576010] Magersari", None), Err("kode_nama_tidak_cocok"));
         assert_eq!(code(&mut r, "3,57602E+05", None), Err("kode_notasi_ilmiah"));
         assert_eq!(
             code(&mut r, "Kedundung", None),
