@@ -150,7 +150,7 @@ fn f3_recap_loads_as_specified() -> TestResult {
         find("pendidikan.peserta_didik_sd", "35.76.02.1008", "jenis_kelamin=L").ok_or("Balongsari L")?;
     assert_eq!(balongsari_l["nilai"], 1210);
     assert_eq!(balongsari_l["periode"], "TA2024/2025");
-    assert_eq!(balongsari_l["lokasi_sumber"], "rekap.xlsx REKAP SD!8 · Jumlah Peserta Didik/L");
+    assert_eq!(balongsari_l["lokasi_sumber"], "rekap.xlsx REKAP SD!E8", "the very cell");
     let balongsari_swasta =
         find("pendidikan.jumlah_sekolah_sd", "35.76.02.1008", "status_sekolah=SWASTA").ok_or("swasta")?;
     assert_eq!(balongsari_swasta["status_nilai"], "nihil");
@@ -164,13 +164,13 @@ fn f3_recap_loads_as_specified() -> TestResult {
     let warnings = common::query(dir.path(), "SELECT pipeline, rule, message, location FROM etl.peringatan")?;
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_eq!(warnings[0]["pipeline"], "disdik-peserta");
-    assert_eq!(warnings[0]["location"], "rekap.xlsx REKAP SD!12 · Jumlah Peserta Didik/P");
+    assert_eq!(warnings[0]["location"], "rekap.xlsx REKAP SD!F12");
     let message = warnings[0]["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("total 166 of KRANGGAN") && message.contains("sum 165 of its 2 detail rows"),
         "{message}"
     );
-    let loaded_totals = common::query(dir.path(), "SELECT count(*) AS n FROM dw.observasi WHERE lokasi_sumber LIKE '%!9 %' OR lokasi_sumber LIKE '%!12 %' OR lokasi_sumber LIKE '%!13 %'")?;
+    let loaded_totals = common::query(dir.path(), "SELECT count(*) AS n FROM dw.observasi WHERE lokasi_sumber LIKE '%!_9' OR lokasi_sumber LIKE '%!_12' OR lokasi_sumber LIKE '%!_13'")?;
     assert_eq!(loaded_totals[0]["n"], 0);
 
     // Again: nothing changes.

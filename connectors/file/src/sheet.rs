@@ -2,7 +2,7 @@
 
 use futures::StreamExt;
 use satu_core::{
-    Batch, BatchStream, Catalog, CatalogColumn, CatalogEntry, ReadContext, Source, SourceError,
+    Batch, BatchStream, Catalog, CatalogColumn, CatalogEntry, ReadContext, Source, SourceError, CELLS_COLUMN,
     LOCATION_COLUMN,
 };
 use serde::Deserialize;
@@ -111,9 +111,23 @@ async fn async_stream(source: Box<SheetSource>, cx: ReadContext) -> Vec<Result<B
     let size = cx.batch_rows.max(1);
     let mut out = Vec::new();
     let chunks = table.records.chunks(size).zip(table.locations.chunks(size));
+    // Each column's letter, so lineage can name the value's cell.
+    let letters: serde_json::Map<String, serde_json::Value> = table
+        .header
+        .iter()
+        .cloned()
+        .zip(table.letters.iter().map(|l| serde_json::Value::from(l.as_str())))
+        .collect();
+    let letters = serde_json::Value::Object(letters).to_string();
     for (seq, (rows, locs)) in chunks.enumerate() {
         let locations = locs.iter().map(|l| format!("{} {l}", source.display)).collect();
-        match satu_formats::json::frame(rows, locations, LOCATION_COLUMN) {
+        let framed = satu_formats::json::frame(rows, locations, LOCATION_COLUMN).and_then(|mut df| {
+            let column =
+                polars::prelude::Column::new(CELLS_COLUMN.into(), vec![letters.as_str(); df.height()]);
+            df.with_column(column).map_err(|e| e.to_string())?;
+            Ok(df)
+        });
+        match framed {
             Ok(df) => out.push(Ok(Batch { df, seq: seq as u64, checkpoint: None, replaces: None })),
             Err(e) => return vec![Err(SourceError::internal(&source.display, e))],
         }

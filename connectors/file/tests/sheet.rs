@@ -55,6 +55,7 @@ async fn read(
                 .df
                 .columns()
                 .iter()
+                .filter(|c| c.name().as_str() != satu_core::CELLS_COLUMN)
                 .map(|c| c.str().ok().and_then(|s| s.get(i)).unwrap_or_default().to_string())
                 .collect();
             rows.push(row);
@@ -181,5 +182,7 @@ async fn merged_headers_flatten_to_paths_and_merged_kecamatan_fill_down() -> Tes
     assert_eq!(column("Kecamatan"), ["(1)", "Magersari", "Magersari", "Magersari"], "filled down");
     assert_eq!(column("Jumlah Peserta Didik/P"), ["(6)", "140", "85", "225"]);
     assert_eq!(column("_lokasi")[1], "rekap.xlsx REKAP SD!7");
+    let letters: serde_json::Value = serde_json::from_str(&column("_kolom")[0])?;
+    assert_eq!(letters["Jumlah Peserta Didik/P"], "F", "each column's letter, for cell lineage");
     Ok(())
 }

@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 /// (`lokasi_sumber`) of the observation or of the reject.
 pub const LOCATION_COLUMN: &str = "_lokasi";
 
+/// The reserved column a source laid out in cells (a spreadsheet) may add: a JSON object giving
+/// each column's letter (`{"Jumlah Peserta Didik/L": "E"}`), the same on every row. With it, and a
+/// location ending in the row (`rekap.xlsx REKAP SD!7`), lineage names the value's very cell
+/// (`rekap.xlsx REKAP SD!E7`).
+pub const CELLS_COLUMN: &str = "_kolom";
+
 /// Opaque, source-defined resume state (a file fingerprint and row offset, a cursor value…),
 /// stored by the warehouse in the same transaction as the rows it covers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

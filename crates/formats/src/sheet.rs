@@ -55,6 +55,8 @@ pub struct Table {
     pub records: Vec<Record>,
     /// Each record's location, `<sheet>!<row>`.
     pub locations: Vec<String>,
+    /// Each header column's letter (`A`, `B`, … `AA`).
+    pub letters: Vec<String>,
 }
 
 /// Where the table is on a sheet.
@@ -139,7 +141,8 @@ pub fn read(bytes: &[u8], layout: &Layout) -> Result<Table, SheetError> {
         records.push(record);
         locations.push(format!("{name}!{number}"));
     }
-    Ok(Table { sheet: name, header, records, locations })
+    let letters = (0..header.len()).map(|i| column_name(first_col as usize + i)).collect();
+    Ok(Table { sheet: name, header, records, locations, letters })
 }
 
 /// Column names from one or more header rows of a sheet (see [`flatten_header`]).

@@ -16,7 +16,7 @@ pub fn schema_of(df: &DataFrame, key: Option<&[String]>) -> Vec<(String, String)
     let mut out: Vec<(String, String)> = df
         .columns()
         .iter()
-        .filter(|c| c.name().as_str() != LOCATION_COLUMN)
+        .filter(|c| c.name().as_str() != LOCATION_COLUMN && c.name().as_str() != satu_core::CELLS_COLUMN)
         .map(|c| (c.name().to_string(), c.dtype().to_string()))
         .collect();
     if let Some(key) = key {

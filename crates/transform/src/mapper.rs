@@ -7,7 +7,7 @@ use crate::region::RegionResolver;
 use crate::{Memo, Reject};
 use polars::prelude::*;
 use satu_config::{Deployment, Pipeline, Problems};
-use satu_core::{RowCounts, LOCATION_COLUMN};
+use satu_core::{RowCounts, CELLS_COLUMN, LOCATION_COLUMN};
 use std::collections::{HashMap, HashSet};
 
 /// Columns of [`Mapped::observations`], all strings (`nilai` is an exact decimal written out).
@@ -353,12 +353,20 @@ impl Mapper {
                     .join(", "),
             });
         }
+        // Column letters, where the source is laid out in cells: lineage then names the cell.
+        let letters: HashMap<String, String> = df
+            .column(CELLS_COLUMN)
+            .ok()
+            .and_then(|c| c.str().ok()?.get(0).map(str::to_string))
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default();
+        let value_letter = if self.wide.is_empty() { letters.get(&self.nilai_column).cloned() } else { None };
         // A wide table becomes one row per value cell.
         let long;
         let df = if self.wide.is_empty() || empty {
             df
         } else {
-            long = unpivot(df, &self.wide).map_err(|e| self.polars(e))?;
+            long = unpivot(df, &self.wide, &letters).map_err(|e| self.polars(e))?;
             &long
         };
         let empty = df.height() == 0;
@@ -390,7 +398,10 @@ impl Mapper {
             let loc = location
                 .as_ref()
                 .and_then(|l| l.get(i))
-                .map(str::to_string)
+                .map(|l| match &value_letter {
+                    Some(letter) => cell_location(l, letter),
+                    None => l.to_string(),
+                })
                 .unwrap_or_else(|| format!("row {}", self.rows));
             if let Some(sub) = &mut self.subtotals {
                 let named = get(&sub.column).map(str::trim).unwrap_or_default();
@@ -645,20 +656,28 @@ fn raw_key<'a>(
 /// A wide frame as one row per value cell: the other columns repeated, the cell's value in
 /// `WIDE_VALUE`, the last part of its column's name in `WIDE_DIMENSION`, and its location
 /// extended with the column (`… REKAP SD!7 · Jumlah Peserta Didik/L`).
-fn unpivot(df: &DataFrame, wide: &[String]) -> PolarsResult<DataFrame> {
+fn unpivot(df: &DataFrame, wide: &[String], letters: &HashMap<String, String>) -> PolarsResult<DataFrame> {
     let n = wide.len();
     let height = df.height() * n;
     let mut out: Vec<Column> = Vec::new();
     for col in df.columns() {
         let name = col.name().as_str();
-        if wide.iter().any(|w| w == name) {
+        if wide.iter().any(|w| w == name) || name == CELLS_COLUMN {
             continue;
         }
         let s = col.cast(&DataType::String)?;
         let s = s.str()?;
         let values: Vec<Option<String>> = if name == LOCATION_COLUMN {
             s.iter()
-                .flat_map(|v| wide.iter().map(move |w| Some(format!("{} · {w}", v.unwrap_or_default()))))
+                .flat_map(|v| {
+                    wide.iter().map(move |w| {
+                        let v = v.unwrap_or_default();
+                        Some(match letters.get(w) {
+                            Some(letter) => cell_location(v, letter),
+                            None => format!("{v} · {w}"),
+                        })
+                    })
+                })
                 .collect()
         } else {
             s.iter().flat_map(|v| std::iter::repeat_n(v.map(str::to_string), n)).collect()
@@ -682,11 +701,21 @@ fn unpivot(df: &DataFrame, wide: &[String]) -> PolarsResult<DataFrame> {
     DataFrame::new(height, out)
 }
 
+/// `rekap.xlsx REKAP SD!7` with column `E` → `rekap.xlsx REKAP SD!E7`; other locations as they are.
+fn cell_location(location: &str, letter: &str) -> String {
+    match location.rfind('!') {
+        Some(i) if !location[i + 1..].is_empty() && location[i + 1..].bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{}{letter}{}", &location[..=i], &location[i + 1..])
+        }
+        _ => location.to_string(),
+    }
+}
+
 /// The whole source row as JSON, kept with a reject as evidence.
 fn row_json(df: &DataFrame, i: usize) -> String {
     let mut map = serde_json::Map::new();
     for col in df.columns() {
-        if col.name().as_str() == LOCATION_COLUMN {
+        if col.name().as_str() == LOCATION_COLUMN || col.name().as_str() == CELLS_COLUMN {
             continue;
         }
         let v = match col.get(i) {
