@@ -7,6 +7,9 @@
 //! with its reason beside it (`<name>.error.txt`) while the other files load. A file is read whole
 //! before any of it is loaded, so a broken file loads nothing. Files whose version is committed
 //! are moved to `processed/` at the start of the next run (never before the warehouse has them).
+//!
+//! Memory: the new files of one run are held until the run takes them (a drop folder receives
+//! recaps, not bulk extracts; bulk tables come through the SQL sources).
 
 use crate::{CsvConfig, CsvSource, JsonConfig, JsonSource, SheetConfig, SheetSource};
 use futures::StreamExt;
