@@ -11,7 +11,7 @@
 //! Memory: the new files of one run are held until the run takes them (a drop folder receives
 //! recaps, not bulk extracts; bulk tables come through the SQL sources).
 
-use crate::{CsvConfig, CsvSource, JsonConfig, JsonSource, SheetConfig, SheetSource};
+use crate::{AvroConfig, CsvConfig, CsvSource, JsonConfig, JsonSource, SheetConfig, SheetSource};
 use futures::StreamExt;
 use satu_core::{Batch, BatchStream, Catalog, ReadContext, Source, SourceError, SourceState};
 use serde::Deserialize;
@@ -77,7 +77,12 @@ fn inner(read: &Value, path: &Path, base_dir: &Path) -> Result<Box<dyn Source>, 
         "json" => {
             Box::new(JsonSource::new(serde_json::from_value::<JsonConfig>(table).map_err(err)?, base_dir))
         }
-        other => return Err(format!("read.type `{other}`: a drop folder reads csv, xlsx or json files")),
+        "avro" => {
+            Box::new(JsonSource::avro(serde_json::from_value::<AvroConfig>(table).map_err(err)?, base_dir))
+        }
+        other => {
+            return Err(format!("read.type `{other}`: a drop folder reads csv, xlsx, json or avro files"))
+        }
     })
 }
 

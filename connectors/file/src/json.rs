@@ -1,5 +1,6 @@
 //! `source = { type = "json", … }`: a JSON file (an array of records, at a path) or NDJSON
-//! (one record per line), nested objects flattened to `a.b` columns, numbers exact.
+//! (one record per line), nested objects flattened to `a.b` columns, numbers exact; and
+//! `source = { type = "avro", … }`: an Avro object container file, read the same way.
 
 use futures::StreamExt;
 use satu_core::{
@@ -24,10 +25,19 @@ pub struct JsonConfig {
     pub lines: Option<bool>,
 }
 
-/// A JSON or NDJSON file; rows are located as `file#7` (the 7th record, from 1) or `file:7`
-/// (line 7 of NDJSON).
+/// `source = { type = "avro", path = "…" }`: an Avro object container file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvroConfig {
+    /// The file, relative to the config file's directory.
+    pub path: PathBuf,
+}
+
+/// A JSON, NDJSON or Avro file of records; rows are located as `file#7` (the 7th record, from
+/// 1) or `file:7` (line 7 of NDJSON).
 pub struct JsonSource {
     config: JsonConfig,
+    avro: bool,
     display: String,
     path: PathBuf,
 }
@@ -37,7 +47,13 @@ impl JsonSource {
     pub fn new(config: JsonConfig, base_dir: &Path) -> Self {
         let display = config.path.display().to_string();
         let path = base_dir.join(&config.path);
-        Self { config, display, path }
+        Self { config, avro: false, display, path }
+    }
+
+    /// A source for an Avro file (records flattened like JSON ones; decimals exact).
+    pub fn avro(config: AvroConfig, base_dir: &Path) -> Self {
+        let json = JsonConfig { path: config.path, records: String::new(), lines: Some(false) };
+        Self { avro: true, ..Self::new(json, base_dir) }
     }
 
     fn ndjson(&self) -> bool {
@@ -53,8 +69,12 @@ impl JsonSource {
             return Err(SourceError::data(&self.display, "the file is empty (0 bytes)"));
         }
         if !self.ndjson() {
-            let records = satu_formats::json::records(&bytes, &self.config.records)
-                .map_err(|e| SourceError::data(&self.display, e.to_string()))?;
+            let records = if self.avro {
+                satu_formats::avro::records(&bytes).map_err(|e| SourceError::data(&self.display, e))?
+            } else {
+                satu_formats::json::records(&bytes, &self.config.records)
+                    .map_err(|e| SourceError::data(&self.display, e.to_string()))?
+            };
             let locations = (1..=records.len()).map(|i| format!("{}#{i}", self.display)).collect();
             return Ok((records, locations));
         }
@@ -144,6 +164,37 @@ mod tests {
             }
         }
         Ok(out)
+    }
+
+    #[tokio::test]
+    async fn avro_files_read_like_json_records() -> Result<(), Box<dyn std::error::Error>> {
+        use apache_avro::types::Value as A;
+        let dir = tempfile::tempdir()?;
+        let schema = apache_avro::Schema::parse_str(
+            r#"{"type": "record", "name": "r", "fields": [
+                {"name": "wilayah", "type": {"type": "record", "name": "w", "fields": [{"name": "nama", "type": "string"}]}},
+                {"name": "jumlah", "type": {"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 3}}
+            ]}"#,
+        )?;
+        let mut writer = apache_avro::Writer::new(&schema, Vec::new());
+        writer.append(A::Record(vec![
+            ("wilayah".into(), A::Record(vec![("nama".into(), A::String("Magersari".into()))])),
+            ("jumlah".into(), A::Decimal(apache_avro::Decimal::from(vec![0x5B, 0xA0]))),
+        ]))?;
+        std::fs::write(dir.path().join("a.avro"), writer.into_inner()?)?;
+        let source = Box::new(JsonSource::avro(AvroConfig { path: "a.avro".into() }, dir.path()));
+        let cx = ReadContext { pipeline: "t".into(), batch_rows: 2, state: None, from: None, needs: vec![] };
+        let batch = source.read(cx).next().await.ok_or("a batch")??;
+        let col = |n: &str| batch.df.column(n).ok().and_then(|c| c.str().ok()?.get(0).map(str::to_string));
+        assert_eq!(col("wilayah.nama").as_deref(), Some("Magersari"));
+        assert_eq!(col("jumlah").as_deref(), Some("23.456"), "an exact decimal");
+        assert_eq!(col(LOCATION_COLUMN).as_deref(), Some("a.avro#1"));
+        std::fs::write(dir.path().join("b.avro"), b"not avro")?;
+        let bad = Box::new(JsonSource::avro(AvroConfig { path: "b.avro".into() }, dir.path()));
+        let cx = ReadContext { pipeline: "t".into(), batch_rows: 2, state: None, from: None, needs: vec![] };
+        let err = bad.read(cx).next().await.ok_or("an error")?.err().ok_or("not avro fails")?;
+        assert!(err.message.contains("not an Avro object container file"), "{err}");
+        Ok(())
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@ mod json;
 mod sheet;
 
 pub use folder::{After, FolderConfig, FolderSource};
-pub use json::{JsonConfig, JsonSource};
+pub use json::{AvroConfig, JsonConfig, JsonSource};
 pub use sheet::{SheetConfig, SheetSource};
 
 use futures::StreamExt;

@@ -14,6 +14,8 @@ pub const CONNECTORS: &[&str] = &[
     #[cfg(feature = "file")]
     "json",
     #[cfg(feature = "file")]
+    "avro",
+    #[cfg(feature = "file")]
     "folder",
     #[cfg(feature = "sql")]
     "mysql",
@@ -92,6 +94,9 @@ pub fn build_source(d: &Deployment, p: &Pipeline) -> Result<Box<dyn Source>, Pro
                 Box::new(satu_connector_file::FolderSource::new(c, &d.base_dir)) as Box<dyn Source>
             })
         }
+        #[cfg(feature = "file")]
+        "avro" => deserialize_at::<satu_connector_file::AvroConfig>(&table, &path, &mut problems)
+            .map(|c| Box::new(satu_connector_file::JsonSource::avro(c, &d.base_dir)) as Box<dyn Source>),
         #[cfg(feature = "file")]
         "json" => deserialize_at::<satu_connector_file::JsonConfig>(&table, &path, &mut problems)
             .map(|c| Box::new(satu_connector_file::JsonSource::new(c, &d.base_dir)) as Box<dyn Source>),
