@@ -313,49 +313,19 @@ impl CkanConfig {
     /// at `offset ≥ total` or an empty page — never following `_links.next` — skipped when
     /// `resource_show` says the resource was not modified since the last complete harvest.
     pub fn to_rest(&self) -> RestConfig {
-        if self.resource_id.is_none() {
-            return self.catalog();
-        }
-        let resource_id = self.resource_id.clone().unwrap_or_default();
-        let mut query = BTreeMap::new();
-        query.insert("resource_id".to_string(), resource_id.clone());
-        query.insert("sort".to_string(), "_id".to_string());
+        let Some(resource_id) = &self.resource_id else { return self.catalog() };
+        let query = BTreeMap::from([
+            ("resource_id".to_string(), resource_id.clone()),
+            ("sort".to_string(), "_id".to_string()),
+        ]);
         RestConfig {
-            url: format!("{}/api/3/action/datastore_search", self.portal.trim_end_matches('/')),
-            method: Method::Get,
-            records: "result.records".into(),
-            query,
-            headers: BTreeMap::new(),
-            body: None,
-            pagination: Pagination::Offset {
-                offset_param: "offset".into(),
-                limit_param: "limit".into(),
-                limit: self.limit,
-            },
-            total: Some("result.total".into()),
-            on_change: self.on_change,
-            auth: match &self.api_key {
-                Some(key) => {
-                    Auth::ApiKey { header: Some("Authorization".into()), query: None, value: key.clone() }
-                }
-                None => Auth::None,
-            },
-            incremental: None,
             changed: Some(ChangeProbe {
-                url: format!(
-                    "{}/api/3/action/resource_show?id={resource_id}",
-                    self.portal.trim_end_matches('/')
-                ),
+                url: format!("{}/resource_show?id={resource_id}", self.api()),
                 paths: vec!["result.last_modified".into(), "result.metadata_modified".into()],
             }),
-            max_pages: default_max_pages(),
-            timeout_seconds: self.timeout_seconds,
-            retries: self.retries,
-            retry_backoff_ms: self.retry_backoff_ms,
-            requests_per_second: self.requests_per_second,
-            keep_responses: true,
             shape: Shape::CkanResource,
             csv: self.csv.clone(),
+            ..self.action("datastore_search", "result.records", query, ("offset", "limit"), "result.total")
         }
     }
 
@@ -367,29 +337,11 @@ impl CkanConfig {
             Some(org) => format!("organization:{org}"),
             None => format!("name:({})", self.datasets.join(" OR ")),
         };
-        let mut query = BTreeMap::new();
-        query.insert("sort".to_string(), "metadata_modified asc".to_string());
-        query.insert("include_private".to_string(), self.api_key.is_some().to_string());
+        let query = BTreeMap::from([
+            ("sort".to_string(), "metadata_modified asc".to_string()),
+            ("include_private".to_string(), self.api_key.is_some().to_string()),
+        ]);
         RestConfig {
-            url: format!("{}/api/3/action/package_search", self.portal.trim_end_matches('/')),
-            method: Method::Get,
-            records: "result.results".into(),
-            query,
-            headers: BTreeMap::new(),
-            body: None,
-            pagination: Pagination::Offset {
-                offset_param: "start".into(),
-                limit_param: "rows".into(),
-                limit: self.limit,
-            },
-            total: Some("result.count".into()),
-            on_change: self.on_change,
-            auth: match &self.api_key {
-                Some(key) => {
-                    Auth::ApiKey { header: Some("Authorization".into()), query: None, value: key.clone() }
-                }
-                None => Auth::None,
-            },
             incremental: Some(Incremental {
                 param: "fq".into(),
                 field: "metadata_modified".into(),
@@ -397,6 +349,47 @@ impl CkanConfig {
                 initial: Some(filter),
                 overlap_seconds: 300,
             }),
+            shape: Shape::CkanPackages,
+            ..self.action("package_search", "result.results", query, ("start", "rows"), "result.count")
+        }
+    }
+
+    /// `…/api/3/action` of the portal.
+    fn api(&self) -> String {
+        format!("{}/api/3/action", self.portal.trim_end_matches('/'))
+    }
+
+    /// A GET of CKAN action `action`, its records at `records`, offset-paged with the `paging`
+    /// parameters up to the total at `total`, with this config's key, limits and retries.
+    fn action(
+        &self,
+        action: &str,
+        records: &str,
+        query: BTreeMap<String, String>,
+        paging: (&str, &str),
+        total: &str,
+    ) -> RestConfig {
+        RestConfig {
+            url: format!("{}/{action}", self.api()),
+            method: Method::Get,
+            records: records.into(),
+            query,
+            headers: BTreeMap::new(),
+            body: None,
+            pagination: Pagination::Offset {
+                offset_param: paging.0.into(),
+                limit_param: paging.1.into(),
+                limit: self.limit,
+            },
+            total: Some(total.into()),
+            on_change: self.on_change,
+            auth: match &self.api_key {
+                Some(key) => {
+                    Auth::ApiKey { header: Some("Authorization".into()), query: None, value: key.clone() }
+                }
+                None => Auth::None,
+            },
+            incremental: None,
             changed: None,
             max_pages: default_max_pages(),
             timeout_seconds: self.timeout_seconds,
@@ -404,7 +397,7 @@ impl CkanConfig {
             retry_backoff_ms: self.retry_backoff_ms,
             requests_per_second: self.requests_per_second,
             keep_responses: true,
-            shape: Shape::CkanPackages,
+            shape: Shape::Records,
             csv: None,
         }
     }
