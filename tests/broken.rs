@@ -9,26 +9,8 @@ use std::path::Path;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-const CONFIG: &str = r#"
-[warehouse]
-url = "sqlite://warehouse.db"
-
-[[organisation]]
-code = "DISPENDUKCAPIL-3576"
-name = "Dispendukcapil Kota Mojokerto"
-
-[[dataset]]
-slug = "penduduk-kelurahan"
-title = "Jumlah Penduduk menurut Kelurahan dan Jenis Kelamin"
-opd = "DISPENDUKCAPIL-3576"
-frequency = "semesteran"
-
-[[indicator]]
-code = "kependudukan.jumlah_penduduk"
-name = "Jumlah penduduk"
-satuan = "jiwa"
-dimensi = ["jenis_kelamin"]
-
+/// The pipelines, after `common::PENDUDUK_KELURAHAN`.
+const PIPELINES: &str = r#"
 [[pipeline]]
 name = "kiriman-xlsx"
 opd = "DISPENDUKCAPIL-3576"
@@ -87,7 +69,7 @@ fn encrypt(plain: &Path, out: &Path) -> Result<bool, Box<dyn std::error::Error>>
 fn ten_broken_inputs_lose_nothing_else() -> TestResult {
     let dir = tempfile::tempdir()?;
     let d = dir.path();
-    std::fs::write(d.join("pipelines.toml"), CONFIG)?;
+    std::fs::write(d.join("pipelines.toml"), format!("{}{PIPELINES}", common::PENDUDUK_KELURAHAN))?;
     let inbox = d.join("inbox");
     std::fs::create_dir_all(&inbox)?;
 

@@ -47,3 +47,26 @@ pub fn status(dir: &Path) -> Result<serde_json::Map<String, serde_json::Value>, 
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
     Ok(rows.into_iter().map(|r| (r["pipeline"].as_str().unwrap_or_default().to_string(), r)).collect())
 }
+
+/// A deployment head for tests of population by kelurahan and sex (SQLite warehouse, one OPD,
+/// dataset and indicator); tests append their pipelines.
+pub const PENDUDUK_KELURAHAN: &str = r#"
+[warehouse]
+url = "sqlite://warehouse.db"
+
+[[organisation]]
+code = "DISPENDUKCAPIL-3576"
+name = "Dispendukcapil Kota Mojokerto"
+
+[[dataset]]
+slug = "penduduk-kelurahan"
+title = "Jumlah Penduduk menurut Kelurahan dan Jenis Kelamin"
+opd = "DISPENDUKCAPIL-3576"
+frequency = "semesteran"
+
+[[indicator]]
+code = "kependudukan.jumlah_penduduk"
+name = "Jumlah penduduk"
+satuan = "jiwa"
+dimensi = ["jenis_kelamin"]
+"#;
