@@ -14,10 +14,10 @@ import argparse
 import os
 import random
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+import benchlib
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work" / "csv_sqlite"
@@ -95,16 +95,8 @@ def generate(path: Path, rows: int) -> None:
 
 
 def run(binary: Path, args: list) -> tuple:
-    """Runs satu; returns (seconds, peak RSS in MiB of that process alone, stdout)."""
-    rss_file = WORK / "rss.txt"
-    start = time.perf_counter()
-    out = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss_file), str(binary), *args],
-                         cwd=WORK, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if out.returncode != 0:
-        sys.exit(f"satu {' '.join(args)} failed:\n{out.stderr}")
-    peak_kib = int(rss_file.read_text().split()[-1])
-    return elapsed, peak_kib / 1024, out.stdout
+    """Runs satu in the work directory; returns (seconds, peak RSS MiB, stdout)."""
+    return benchlib.timed([str(binary), *args], WORK)
 
 
 def main() -> None:
@@ -115,9 +107,7 @@ def main() -> None:
     ap.add_argument("--no-landing", action="store_true", help="do not keep the raw batches (landing = false)")
     a = ap.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "satu"], cwd=ROOT, check=True)
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    binary = target / "release" / "satu"
+    binary = benchlib.release_binary()
 
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
@@ -143,13 +133,7 @@ def main() -> None:
     ]
     print("\n".join(lines))
     if not a.no_write:
-        readme = ROOT / "bench" / "README.md"
-        text = readme.read_text()
-        begin, end = "<!-- csv-sqlite:begin -->", "<!-- csv-sqlite:end -->"
-        head, rest = text.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        block = "\n| measure | result |\n|---|---|\n" + "\n".join(lines) + "\n"
-        readme.write_text(head + begin + block + end + tail)
+        benchlib.write_results("csv-sqlite", lines)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,12 @@ Usage: python3 bench/mariadb_to_postgres.py [--rows N] [--batch-rows N] [--no-wr
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+import benchlib
+from benchlib import psql, sh
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work" / "mariadb_pg"
@@ -56,28 +58,12 @@ columns = {{ id = "bigint", nama = "text", jenis_kelamin = "text", tanggal_lahir
 """
 
 
-def sh(cmd: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, shell=True, check=True, capture_output=True, text=True, **kw)
-
-
 def mysql(sql: str) -> str:
     return sh(f"mariadb -h 127.0.0.1 -u root --batch --skip-column-names -e \"{sql}\"").stdout.strip()
 
 
-def psql(db: str, sql: str) -> str:
-    return sh(f"psql -h 127.0.0.1 -U postgres -d {db} -tA -v ON_ERROR_STOP=1 -c \"{sql}\"").stdout.strip()
-
-
 def timed(cmd: list, env=None) -> tuple:
-    """Runs cmd under /usr/bin/time; returns (seconds, peak RSS MiB, stdout)."""
-    rss = WORK / "rss.txt"
-    start = time.perf_counter()
-    out = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss), *cmd], cwd=WORK, capture_output=True,
-                         text=True, env=env)
-    elapsed = time.perf_counter() - start
-    if out.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
-    return elapsed, int(rss.read_text().split()[-1]) / 1024, out.stdout
+    return benchlib.timed(cmd, WORK, env)
 
 
 def create_source(rows: int) -> None:
@@ -121,15 +107,13 @@ def main() -> None:
     ap.add_argument("--landing", action="store_true", help="also keep the raw batches as Avro (landing zone)")
     a = ap.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "satu"], cwd=ROOT, check=True)
-    binary = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "satu"
+    binary = benchlib.release_binary()
     WORK.mkdir(parents=True, exist_ok=True)
 
     t = time.perf_counter()
     create_source(a.rows)
     print(f"created {a.rows:,} rows in MariaDB in {time.perf_counter() - t:.1f}s")
-    sh(f"psql -h 127.0.0.1 -U postgres -d postgres -c 'DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)'")
-    sh(f"psql -h 127.0.0.1 -U postgres -d postgres -c 'CREATE DATABASE {PG_DB}'")
+    benchlib.fresh_pg_database(PG_DB)
     psql(PG_DB, "CREATE TABLE pipe_penduduk (id bigint PRIMARY KEY, nama text, jenis_kelamin text, tanggal_lahir date, "
                 "kode_kelurahan text, alamat text, pekerjaan text, status_kawin text, penghasilan numeric(14,2), "
                 "updated_at timestamp, aktif boolean)")
@@ -167,12 +151,7 @@ def main() -> None:
     ]
     print("\n".join(lines))
     if not a.no_write:
-        readme = ROOT / "bench" / "README.md"
-        text = readme.read_text()
-        begin, end = "<!-- mariadb-pg:begin -->", "<!-- mariadb-pg:end -->"
-        head, rest = text.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        readme.write_text(head + begin + "\n| measure | result |\n|---|---|\n" + "\n".join(lines) + "\n" + end + tail)
+        benchlib.write_results("mariadb-pg", lines)
 
 
 if __name__ == "__main__":

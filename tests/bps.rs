@@ -48,7 +48,7 @@ skip = [{ column = "Kecamatan", matches = "^Sumber" }]
 dataset = "penduduk-kecamatan-tahunan"
 indikator = "kependudukan.jumlah_penduduk"
 wilayah = { column = "Kecamatan", level = "kecamatan", within = "35.76", codes = "bps", totals = ["kabkota"] }
-nilai = { columns = ["Jumlah Penduduk/2021", "Jumlah Penduduk/2022", "Jumlah Penduduk/2023*"], into = "periode", pengali = 1000 }
+nilai = { columns = ["Jumlah Penduduk/2021", "Jumlah Penduduk/2022", "Jumlah Penduduk/2023*"], into = "periode", pengali = "auto" }
 "#;
 
 #[test]

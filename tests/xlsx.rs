@@ -107,13 +107,14 @@ subtotals = { column = "Kelurahan", subtotal = "^Jumlah Kec", total = "^TOTAL" }
 [[pipeline]]
 name = "disdik-peserta"
 opd = "DISDIK-3576"
-source = { type = "xlsx", path = "rekap.xlsx", sheet = "REKAP*", header_rows = [4, 5], fill_down = ["Kecamatan"] }
+source = { type = "xlsx", path = "rekap.xlsx", sheet = "REKAP*", header_rows = [4, 5], fill_down = ["Kecamatan"], values = { tahun_ajaran = 'Tahun Ajaran (\d{4}/\d{4})' } }
 skip = [{ column = "Kelurahan", matches = '^\(\d+\)$' }, { column = "Kecamatan", matches = "^(Sumber|Catatan)" }]
 [pipeline.target]
 dataset = "sekolah-dan-peserta-didik-sd"
 indikator = "pendidikan.peserta_didik_sd"
 wilayah = { column = "Kelurahan", level = "kelurahan", within = "35.76", parent_column = "Kecamatan" }
-periode = { value = "TA2024/2025" }
+# The school year as the recap's title states it.
+periode = { column = "tahun_ajaran" }
 nilai = { columns = ["Jumlah Peserta Didik/L", "Jumlah Peserta Didik/P"], into = "jenis_kelamin", integer = true }
 subtotals = { column = "Kelurahan", subtotal = "^Jumlah Kec", total = "^TOTAL" }
 "#;

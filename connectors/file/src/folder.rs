@@ -8,8 +8,8 @@
 //! before any of it is loaded, so a broken file loads nothing. Files whose version is committed
 //! are moved to `processed/` at the start of the next run (never before the warehouse has them).
 //!
-//! Memory: the new files of one run are held until the run takes them (a drop folder receives
-//! recaps, not bulk extracts; bulk tables come through the SQL sources).
+//! Memory: files are read one after the other, and a file's batches are handed over (two
+//! batches deep) as soon as the file has been read whole, so a run holds one file at a time.
 
 use crate::{AvroConfig, CsvConfig, CsvSource, JsonConfig, JsonSource, SheetConfig, SheetSource};
 use futures::StreamExt;
@@ -127,7 +127,13 @@ impl FolderSource {
         std::fs::rename(self.dir().join(name), target.join(name))
     }
 
-    fn produce(&self, cx: &ReadContext) -> Vec<Result<Batch, SourceError>> {
+    /// Reads the folder's new files in name order, sending each file's batches once the file
+    /// has been read whole; stops when the receiver is gone.
+    fn produce(&self, cx: &ReadContext, tx: &Sender) {
+        let fail = |e: SourceError| {
+            // The receiver may be gone (run cancelled): nothing left to tell.
+            let _ = tx.blocking_send(Err(e));
+        };
         let display = self.config.path.display().to_string();
         let mut known: BTreeMap<String, String> = cx
             .state
@@ -136,17 +142,16 @@ impl FolderSource {
             .unwrap_or_default();
         let names = match self.files() {
             Ok(n) => n,
-            Err(e) => return vec![Err(e)],
+            Err(e) => return fail(e),
         };
         let runtime = tokio::runtime::Handle::current();
-        let mut out = Vec::new();
         let mut seq = 0u64;
         for name in names {
             let path = self.dir().join(&name);
             let at = format!("{display}/{name}");
             let bytes = match std::fs::read(&path) {
                 Ok(b) => b,
-                Err(e) => return vec![Err(SourceError::io(&at, &e))],
+                Err(e) => return fail(SourceError::io(&at, &e)),
             };
             let hash: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
             match known.get(&name) {
@@ -162,7 +167,7 @@ impl FolderSource {
             let replaces = known.contains_key(&name).then(|| at.clone());
             let source = match inner(&self.config.read, &self.config.path.join(&name), &self.base_dir) {
                 Ok(s) => s,
-                Err(e) => return vec![Err(SourceError::config(&display, e))],
+                Err(e) => return fail(SourceError::config(&display, e)),
             };
             let inner_cx = ReadContext {
                 pipeline: cx.pipeline.clone(),
@@ -211,15 +216,18 @@ impl FolderSource {
                         seq += 1;
                         b.replaces = if i == 0 { replaces.clone() } else { None };
                         b.checkpoint = (i == last).then(|| SourceState(json!({ "files": known })));
-                        out.push(Ok(b));
+                        if tx.blocking_send(Ok(b)).is_err() {
+                            return;
+                        }
                     }
                     tracing::info!(file = %at, replaces = replaces.is_some(), "file read");
                 }
             }
         }
-        out
     }
 }
+
+type Sender = tokio::sync::mpsc::Sender<Result<Batch, SourceError>>;
 
 /// The error for a file whose columns lack some the target reads (checked on its first batch
 /// that has columns).
@@ -277,12 +285,9 @@ impl Source for FolderSource {
     }
 
     fn read(self: Box<Self>, cx: ReadContext) -> BatchStream {
-        let batches = async move {
-            tokio::task::spawn_blocking(move || self.produce(&cx))
-                .await
-                .unwrap_or_else(|e| vec![Err(SourceError::internal("folder", e.to_string()))])
-        };
-        Box::pin(futures::stream::once(batches).flat_map(futures::stream::iter))
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        tokio::task::spawn_blocking(move || self.produce(&cx, &tx));
+        satu_core::channel_stream(rx)
     }
 }
 

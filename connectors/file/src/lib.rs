@@ -7,15 +7,16 @@
 //! location (`path:line`). The checkpoint is the file's SHA-256 and the rows read: a run killed
 //! mid-file resumes after the last committed batch if the file has not changed.
 
+mod context;
 mod folder;
 mod json;
 mod sheet;
 
+pub use context::TitleValues;
 pub use folder::{After, FolderConfig, FolderSource};
 pub use json::{AvroConfig, JsonConfig, JsonSource};
 pub use sheet::{SheetConfig, SheetSource};
 
-use futures::StreamExt;
 use polars::prelude::*;
 use satu_core::{
     Batch, BatchStream, Catalog, CatalogColumn, CatalogEntry, ReadContext, Source, SourceError, SourceState,
@@ -46,6 +47,10 @@ pub struct CsvConfig {
     /// Text encoding: `utf-8` (default; a BOM is removed), `latin1` or `windows-1252`.
     #[serde(default)]
     pub encoding: Encoding,
+    /// Values taken from the title lines above the header, as columns of every row:
+    /// `{ tahun = 'Tahun (\d{4})' }` (see [`TitleValues`]).
+    #[serde(default)]
+    pub values: TitleValues,
 }
 
 fn default_delimiter() -> String {
@@ -150,7 +155,7 @@ impl Source for CsvSource {
                 let _ = tx.blocking_send(Err(e));
             }
         });
-        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed()
+        satu_core::channel_stream(rx)
     }
 }
 
@@ -167,9 +172,21 @@ impl CsvSource {
             .unwrap_or(0);
         let mut reader = Reader::open(&self.config, &self.path, &self.display)?;
         let header = reader.header()?;
+        let values = self
+            .config
+            .values
+            .extract(reader.title.iter().map(String::as_str))
+            .map_err(|e| SourceError::data(&self.display, e))?;
+        if let Some((column, _)) = values.iter().find(|(c, _)| header.contains(c)) {
+            return Err(SourceError::config(
+                &self.display,
+                format!("values.{column}: the file already has a column `{column}`"),
+            ));
+        }
         let mut rows_done = 0u64;
         let mut seq = 0u64;
         let mut builder = BatchBuilder::new(&header, cx.batch_rows);
+        builder.constants = (std::mem::take(&mut reader.title), values);
         // A full batch waits until the next row shows the file goes on, so that the last batch
         // is the one marked complete (and no empty batch trails a full one).
         let mut pending: Option<Batch> = None;
@@ -332,6 +349,8 @@ struct Reader<'a> {
     header_rows: Vec<usize>,
     display: &'a str,
     first: bool,
+    /// The title lines above the header, as read by [`Reader::header`].
+    title: Vec<String>,
 }
 
 impl<'a> Reader<'a> {
@@ -359,6 +378,7 @@ impl<'a> Reader<'a> {
             header_rows: config.header_rows.clone(),
             display,
             first: true,
+            title: Vec::new(),
         })
     }
 
@@ -436,6 +456,10 @@ impl<'a> Reader<'a> {
                 return Err(SourceError::data(self.display, "the file has no header row"));
             };
             let line = line as usize;
+            let first_header = self.header_rows.iter().copied().min().unwrap_or(self.header_row);
+            if line < first_header {
+                self.title.push(context::line_text(fields.iter().map(String::as_str)));
+            }
             if !self.header_rows.is_empty() {
                 if self.header_rows.contains(&line) {
                     grid.push(fields.iter().map(|f| Some(f.clone())).collect());
@@ -459,7 +483,7 @@ impl<'a> Reader<'a> {
                 if n.is_empty() {
                     return Err(SourceError::data(at, format!("header column {} has no name", i + 1)));
                 }
-                if n == LOCATION_COLUMN || names[..i].contains(n) {
+                if satu_core::is_reserved(n) || names[..i].contains(n) {
                     return Err(SourceError::data(
                         at,
                         format!("header column `{n}` is duplicated or reserved"),
@@ -477,6 +501,8 @@ struct BatchBuilder {
     columns: Vec<Vec<String>>,
     locations: Vec<String>,
     capacity: usize,
+    /// The title lines and the values taken from them, added to every batch.
+    constants: (Vec<String>, Vec<(String, String)>),
 }
 
 impl BatchBuilder {
@@ -487,6 +513,7 @@ impl BatchBuilder {
             columns: names.iter().map(|_| Vec::with_capacity(capacity)).collect(),
             locations: Vec::with_capacity(capacity),
             capacity,
+            constants: Default::default(),
         }
     }
 
@@ -513,7 +540,9 @@ impl BatchBuilder {
             .collect();
         let locations = std::mem::replace(&mut self.locations, Vec::with_capacity(self.capacity));
         cols.push(Column::new(LOCATION_COLUMN.into(), locations));
-        let df = DataFrame::new(height, cols).map_err(|e| SourceError::internal(display, e.to_string()))?;
+        let internal = |e: PolarsError| SourceError::internal(display, e.to_string());
+        let mut df = DataFrame::new(height, cols).map_err(internal)?;
+        context::add_columns(&mut df, &self.constants.0, &self.constants.1).map_err(internal)?;
         Ok(Batch { df, seq, checkpoint: Some(SourceState(state)), replaces: None })
     }
 }
@@ -582,13 +611,19 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let body = "\u{feff}Judul Laporan\r\n\r\nkelurahan;jumlah\r\nMagersari;1.234\r\n\"Wates;\r\n Magersari\";\"12,5\"\r\n\r\nKauman;7";
         std::fs::write(dir.path().join("a.csv"), body)?;
-        let cfg = config("a.csv", serde_json::json!({ "delimiter": ";", "header_row": 3 }));
+        let cfg = config(
+            "a.csv",
+            serde_json::json!({ "delimiter": ";", "header_row": 3, "values": { "laporan": "^judul (\\w+)$" } }),
+        );
         let batches = read_all(dir.path(), cfg, 1, None).await?;
         assert_eq!(batches.len(), 3);
+        // The title line travels with every row, and a value taken from it becomes a column.
         let expected = df!(
             "kelurahan" => ["Magersari"],
             "jumlah" => ["1.234"],
             LOCATION_COLUMN => ["a.csv:4"],
+            satu_core::TITLE_COLUMN => ["Judul Laporan"],
+            "laporan" => ["Laporan"],
         )?;
         assert!(batches[0].df.equals(&expected), "{}", batches[0].df);
         assert_eq!(batches[1].df.column("kelurahan")?.str()?.get(0), Some("Wates;\n Magersari"));

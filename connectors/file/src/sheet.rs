@@ -1,5 +1,6 @@
 //! `source = { type = "xlsx", … }`: one sheet of a spreadsheet (xlsx, xls, ods).
 
+use crate::context::{self, TitleValues};
 use futures::StreamExt;
 use satu_core::{
     Batch, BatchStream, Catalog, CatalogColumn, CatalogEntry, ReadContext, Source, SourceError, CELLS_COLUMN,
@@ -29,6 +30,11 @@ pub struct SheetConfig {
     /// kecamatan over its kelurahan).
     #[serde(default)]
     pub fill_down: Vec<String>,
+    /// Values taken from the title rows above the header or the footnote rows below the table,
+    /// as columns of every row: `{ tahun_ajaran = 'Tahun Ajaran (\d{4}/\d{4})' }` (see
+    /// [`TitleValues`]).
+    #[serde(default)]
+    pub values: TitleValues,
 }
 
 impl SheetConfig {
@@ -108,6 +114,23 @@ async fn async_stream(source: Box<SheetSource>, cx: ReadContext) -> Vec<Result<B
         Ok(t) => t,
         Err(e) => return vec![Err(e)],
     };
+    // Values named in the title rows or, failing those, in the footnote rows (which are records).
+    let lines: Vec<String> = match source.config.values.is_empty() {
+        true => vec![],
+        false => {
+            let rows =
+                table.records.iter().map(|r| context::line_text(r.iter().filter_map(|(_, v)| v.as_deref())));
+            table.title.iter().cloned().chain(rows).collect()
+        }
+    };
+    let values = match source.config.values.extract(lines.iter().map(String::as_str)) {
+        Ok(v) => v,
+        Err(e) => return vec![Err(SourceError::data(format!("{} {}", source.display, table.sheet), e))],
+    };
+    if let Some((column, _)) = values.iter().find(|(c, _)| table.header.contains(c)) {
+        let message = format!("values.{column}: the sheet already has a column `{column}`");
+        return vec![Err(SourceError::config(&source.display, message))];
+    }
     let size = cx.batch_rows.max(1);
     let mut out = Vec::new();
     let chunks = table.records.chunks(size).zip(table.locations.chunks(size));
@@ -125,6 +148,7 @@ async fn async_stream(source: Box<SheetSource>, cx: ReadContext) -> Vec<Result<B
             let column =
                 polars::prelude::Column::new(CELLS_COLUMN.into(), vec![letters.as_str(); df.height()]);
             df.with_column(column).map_err(|e| e.to_string())?;
+            context::add_columns(&mut df, &table.title, &values).map_err(|e| e.to_string())?;
             Ok(df)
         });
         match framed {

@@ -43,6 +43,7 @@ async fn read(
         header_row,
         header_rows: vec![],
         fill_down: vec![],
+        values: Default::default(),
     };
     let source = Box::new(SheetSource::new(config, dir));
     let cx = ReadContext { pipeline: "t".into(), batch_rows: 1, state: None, from: None, needs: vec![] };
@@ -55,7 +56,7 @@ async fn read(
                 .df
                 .columns()
                 .iter()
-                .filter(|c| c.name().as_str() != satu_core::CELLS_COLUMN)
+                .filter(|c| ![satu_core::CELLS_COLUMN, satu_core::TITLE_COLUMN].contains(&c.name().as_str()))
                 .map(|c| c.str().ok().and_then(|s| s.get(i)).unwrap_or_default().to_string())
                 .collect();
             rows.push(row);
@@ -138,6 +139,7 @@ fn f3_layout(path: &Path) -> Result<(), rust_xlsxwriter::XlsxError> {
             sheet.write_number(r, 2 + c as u16, *v)?;
         }
     }
+    sheet.write_string(10, 0, "Sumber: Dapodik, data per 31 Agustus 2024")?;
     book.save(path)
 }
 
@@ -145,13 +147,14 @@ fn f3_layout(path: &Path) -> Result<(), rust_xlsxwriter::XlsxError> {
 async fn merged_headers_flatten_to_paths_and_merged_kecamatan_fill_down() -> TestResult {
     let dir = tempfile::tempdir()?;
     f3_layout(&dir.path().join("rekap.xlsx"))?;
-    let config = SheetConfig {
-        path: "rekap.xlsx".into(),
-        sheet: Some("REKAP SD".into()),
-        header_row: None,
-        header_rows: vec![4, 5],
-        fill_down: vec!["kecamatan".into()],
-    };
+    let config: SheetConfig = serde_json::from_value(serde_json::json!({
+        "path": "rekap.xlsx",
+        "sheet": "REKAP SD",
+        "header_rows": [4, 5],
+        "fill_down": ["kecamatan"],
+        // One value from a title row, one from the footnote below the table.
+        "values": { "tahun_ajaran": r"Tahun Ajaran (\d{4}/\d{4})", "data_per": "data per (.+)$" },
+    }))?;
     let mut source = SheetSource::new(config.clone(), dir.path());
     let catalog = source.discover().await?;
     let names: Vec<&str> = catalog.entries[0].columns.iter().map(|c| c.name.as_str()).collect();
@@ -178,11 +181,25 @@ async fn merged_headers_flatten_to_paths_and_merged_kecamatan_fill_down() -> Tes
             .and_then(|c| c.str().ok().map(|s| s.iter().map(|v| v.unwrap_or_default().to_string()).collect()))
             .unwrap_or_default()
     };
-    assert_eq!(column("Kelurahan"), ["(2)", "Gunung Gedangan", "Balongsari", "Jumlah Kec. Magersari"]);
-    assert_eq!(column("Kecamatan"), ["(1)", "Magersari", "Magersari", "Magersari"], "filled down");
-    assert_eq!(column("Jumlah Peserta Didik/P"), ["(6)", "140", "85", "225"]);
+    assert_eq!(column("Kelurahan"), ["(2)", "Gunung Gedangan", "Balongsari", "Jumlah Kec. Magersari", ""]);
+    assert_eq!(column("Kecamatan")[..4], ["(1)", "Magersari", "Magersari", "Magersari"], "filled down");
+    assert_eq!(column("Jumlah Peserta Didik/P")[..4], ["(6)", "140", "85", "225"]);
+    assert_eq!(column("tahun_ajaran"), ["2024/2025"; 5], "from the title");
+    assert_eq!(column("data_per"), ["31 Agustus 2024"; 5], "from the footnote");
+    assert_eq!(column("_judul")[0], "REKAPITULASI SEKOLAH DAN PESERTA DIDIK SD\nTahun Ajaran 2024/2025");
     assert_eq!(column("_lokasi")[1], "rekap.xlsx REKAP SD!7");
     let letters: serde_json::Value = serde_json::from_str(&column("_kolom")[0])?;
     assert_eq!(letters["Jumlah Peserta Didik/P"], "F", "each column's letter, for cell lineage");
+
+    // A value the report does not state is an error naming the rule, not an empty column.
+    let config: SheetConfig = serde_json::from_value(serde_json::json!({
+        "path": "rekap.xlsx", "header_rows": [4, 5], "values": { "semester": r"Semester (\w+)" },
+    }))?;
+    let cx = ReadContext { pipeline: "t".into(), batch_rows: 10, state: None, from: None, needs: vec![] };
+    let err = Box::new(SheetSource::new(config, dir.path())).read(cx).next().await.ok_or("an item")?.err();
+    assert_eq!(
+        err.map(|e| e.to_string()).unwrap_or_default(),
+        r"data error at rekap.xlsx REKAP SD: values.semester: no title line or footnote matches `Semester (\w+)`"
+    );
     Ok(())
 }

@@ -21,7 +21,6 @@ pub use config::{
     Auth, ChangeProbe, CkanConfig, Incremental, Method, OnChange, Pagination, RestConfig, Shape,
 };
 
-use futures::StreamExt;
 use satu_core::{
     Batch, BatchStream, Catalog, CatalogColumn, CatalogEntry, ErrorKind, ReadContext, Source, SourceError,
     SourceState, LOCATION_COLUMN,
@@ -455,7 +454,7 @@ impl Source for RestSource {
                 let _ = tx.send(Err(e)).await;
             }
         });
-        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed()
+        satu_core::channel_stream(rx)
     }
 }
 

@@ -18,7 +18,7 @@ pub mod decode;
 pub use config::{is_nik, valid_identifier, Driver, SqlConfig};
 
 use decode::{Builder, Counters, Kind};
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use polars::prelude::{Column, DataFrame};
 use satu_core::{
     Batch, BatchStream, Catalog, CatalogColumn, CatalogEntry, ErrorKind, ReadContext, Retry, Source,
@@ -663,6 +663,6 @@ impl Source for SqlSource {
                 let _ = tx.send(Err(e)).await;
             }
         });
-        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed()
+        satu_core::channel_stream(rx)
     }
 }

@@ -711,12 +711,53 @@ pub struct NilaiSpec {
     /// Number format: `id` (default: `.` groups thousands, `,` is the decimal mark).
     #[serde(default)]
     pub number: NumberFormat,
-    /// Multiply every value by this (e.g. `1000` for `Ribu Jiwa`).
+    /// Multiply every value: a number (`1000` for *Ribu Jiwa*), or `"auto"` — by the unit word
+    /// (`ribu`, `juta`, `miliar`, `triliun`, or in English) in the value column's header, else
+    /// in the file's title lines; no word, no multiplier.
     #[serde(default)]
-    pub pengali: Option<u32>,
+    pub pengali: Option<Pengali>,
     /// Values must be whole numbers (counts): `12,5` is rejected.
     #[serde(default)]
     pub integer: bool,
+}
+
+/// `nilai.pengali`: a fixed multiplier, or the unit read from the header or title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pengali {
+    /// Multiply by this.
+    Kali(u32),
+    /// By the unit word of the value column's header, else of the title (`"auto"`).
+    Auto,
+}
+
+impl<'de> Deserialize<'de> for Pengali {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Pengali;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a whole number (1000) or \"auto\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Pengali, E> {
+                match u32::try_from(v) {
+                    Ok(n) if n > 0 => Ok(Pengali::Kali(n)),
+                    _ => Err(E::custom(format!("pengali {v} must be between 1 and {}", u32::MAX))),
+                }
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Pengali, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom("pengali must be positive"))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Pengali, E> {
+                match v {
+                    "auto" => Ok(Pengali::Auto),
+                    _ => Err(E::custom(format!("pengali `{v}`: a whole number (1000) or \"auto\""))),
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// Number formats.

@@ -16,6 +16,6 @@ pub use accounting::{AccountingError, RowCounts};
 pub use error::{ErrorKind, Retry, SourceError};
 pub use secret::Secret;
 pub use source::{
-    Batch, BatchStream, Catalog, CatalogColumn, CatalogEntry, ReadContext, Source, SourceState, CELLS_COLUMN,
-    LOCATION_COLUMN,
+    channel_stream, is_reserved, Batch, BatchStream, Catalog, CatalogColumn, CatalogEntry, ReadContext,
+    Source, SourceState, CELLS_COLUMN, LOCATION_COLUMN, TITLE_COLUMN,
 };

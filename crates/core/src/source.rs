@@ -14,6 +14,17 @@ pub const LOCATION_COLUMN: &str = "_lokasi";
 /// (`rekap.xlsx REKAP SD!E7`).
 pub const CELLS_COLUMN: &str = "_kolom";
 
+/// The reserved column a source laid out as a report (a spreadsheet, a CSV with title lines) may
+/// add: the text above the header — titles, unit lines like `(Ribu Jiwa)` — one line per row of
+/// it, the same on every row. A target reads units from it (`nilai.pengali = "auto"`).
+pub const TITLE_COLUMN: &str = "_judul";
+
+/// Whether `name` is one of the reserved columns sources add beside the data
+/// ([`LOCATION_COLUMN`], [`CELLS_COLUMN`], [`TITLE_COLUMN`]).
+pub fn is_reserved(name: &str) -> bool {
+    name == LOCATION_COLUMN || name == CELLS_COLUMN || name == TITLE_COLUMN
+}
+
 /// Opaque, source-defined resume state (a file fingerprint and row offset, a cursor value…),
 /// stored by the warehouse in the same transaction as the rows it covers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +95,13 @@ pub struct Catalog {
 
 /// A stream of batches; a bounded channel sits behind it so a slow consumer slows the source.
 pub type BatchStream = BoxStream<'static, Result<Batch, SourceError>>;
+
+/// The batches a producer (usually on a blocking thread) sends over a bounded channel, as a
+/// stream: the channel's depth bounds what is read ahead.
+pub fn channel_stream(rx: tokio::sync::mpsc::Receiver<Result<Batch, SourceError>>) -> BatchStream {
+    use futures::StreamExt;
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed()
+}
 
 /// Every connector implements this.
 #[async_trait::async_trait]

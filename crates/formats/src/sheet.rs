@@ -57,6 +57,9 @@ pub struct Table {
     pub locations: Vec<String>,
     /// Each header column's letter (`A`, `B`, … `AA`).
     pub letters: Vec<String>,
+    /// The non-empty rows above the header (titles, unit lines), each as its cells' text
+    /// joined by spaces.
+    pub title: Vec<String>,
 }
 
 /// Where the table is on a sheet.
@@ -107,6 +110,15 @@ pub fn read(bytes: &[u8], layout: &Layout) -> Result<Table, SheetError> {
         layout.header_rows.clone()
     };
     let last_header = header_rows.iter().copied().max().unwrap_or(0);
+    let first_header = header_rows.iter().copied().min().unwrap_or(0);
+    let title: Vec<String> = rows
+        .iter()
+        .filter(|(n, r)| *n < first_header && !blank(r))
+        .map(|(_, r)| {
+            let cells: Vec<String> = r.iter().filter_map(cell).collect();
+            cells.iter().map(|c| c.trim()).filter(|c| !c.is_empty()).collect::<Vec<_>>().join(" ")
+        })
+        .collect();
     let header = sheet_header(&rows, &header_rows, width, first_col as usize);
     if header.iter().all(|h| h.starts_with("kolom_")) {
         return Err(SheetError::EmptySheet(format!("{name}` header row(s) `{header_rows:?}")));
@@ -142,7 +154,7 @@ pub fn read(bytes: &[u8], layout: &Layout) -> Result<Table, SheetError> {
         locations.push(format!("{name}!{number}"));
     }
     let letters = (0..header.len()).map(|i| column_name(first_col as usize + i)).collect();
-    Ok(Table { sheet: name, header, records, locations, letters })
+    Ok(Table { sheet: name, header, records, locations, letters, title })
 }
 
 /// Column names from one or more header rows of a sheet (see [`flatten_header`]).

@@ -477,7 +477,6 @@ impl satu_core::Source for LandedSource {
     }
 
     fn read(self: Box<Self>, _cx: satu_core::ReadContext) -> satu_core::BatchStream {
-        use futures::StreamExt;
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         tokio::task::spawn_blocking(move || {
             let mut seq = 0;
@@ -510,7 +509,7 @@ impl satu_core::Source for LandedSource {
                 }
             }
         });
-        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed()
+        satu_core::channel_stream(rx)
     }
 }
 

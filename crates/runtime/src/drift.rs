@@ -3,7 +3,6 @@
 use crate::RuntimeError;
 use polars::prelude::DataFrame;
 use satu_config::DriftPolicy;
-use satu_core::LOCATION_COLUMN;
 use satu_warehouse::{DriftRecord, Warehouse};
 use std::collections::HashSet;
 
@@ -16,7 +15,7 @@ pub fn schema_of(df: &DataFrame, key: Option<&[String]>) -> Vec<(String, String)
     let mut out: Vec<(String, String)> = df
         .columns()
         .iter()
-        .filter(|c| c.name().as_str() != LOCATION_COLUMN && c.name().as_str() != satu_core::CELLS_COLUMN)
+        .filter(|c| !satu_core::is_reserved(c.name().as_str()))
         .map(|c| (c.name().to_string(), c.dtype().to_string()))
         .collect();
     if let Some(key) = key {

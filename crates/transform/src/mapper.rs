@@ -6,8 +6,9 @@ use crate::period::{self, Period};
 use crate::region::RegionResolver;
 use crate::{Memo, Reject};
 use polars::prelude::*;
-use satu_config::{Deployment, Pipeline, Problems};
-use satu_core::{RowCounts, CELLS_COLUMN, LOCATION_COLUMN};
+use rust_decimal::Decimal;
+use satu_config::{Deployment, Pengali, Pipeline, Problems};
+use satu_core::{is_reserved, RowCounts, CELLS_COLUMN, LOCATION_COLUMN, TITLE_COLUMN};
 use std::collections::{HashMap, HashSet};
 
 /// Columns of [`Mapped::observations`], all strings (`nilai` is an exact decimal written out).
@@ -95,6 +96,9 @@ pub struct Mapper {
     periode: PeriodeRule,
     nilai_column: String,
     number: NumberRules,
+    /// `pengali = "auto"`: the unit of each value column's header (a wide table's, in order, or
+    /// the long value column's); where there is none, the title's is used.
+    header_scales: Option<Vec<Result<Option<Decimal>, Reject>>>,
     dims: Vec<(String, DimensionMapper)>,
     /// Parsed periods and period parts, and dimension codes, by raw value: a column holds few
     /// distinct values, so each is parsed once.
@@ -277,8 +281,19 @@ impl Mapper {
                 number: NumberRules {
                     format: t.nilai.number,
                     integer: t.nilai.integer,
-                    pengali: t.nilai.pengali,
+                    pengali: match t.nilai.pengali {
+                        Some(Pengali::Kali(n)) => Some(Decimal::from(n)),
+                        _ => None,
+                    },
                 },
+                header_scales: (t.nilai.pengali == Some(Pengali::Auto)).then(|| {
+                    let headers = if t.nilai.columns.is_empty() {
+                        std::slice::from_ref(&t.nilai.column)
+                    } else {
+                        t.nilai.columns.as_slice()
+                    };
+                    headers.iter().map(|h| number::scale_in(h)).collect()
+                }),
                 dims,
                 skip,
                 seen: HashMap::new(),
@@ -347,7 +362,7 @@ impl Mapper {
                 available: df
                     .get_column_names()
                     .iter()
-                    .filter(|c| c.as_str() != LOCATION_COLUMN)
+                    .filter(|c| !is_reserved(c.as_str()))
                     .map(|c| c.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
@@ -361,6 +376,25 @@ impl Mapper {
             .and_then(|json| serde_json::from_str(&json).ok())
             .unwrap_or_default();
         let value_letter = if self.wide.is_empty() { letters.get(&self.nilai_column).cloned() } else { None };
+        // `pengali = "auto"`: each value's rules, by the header's unit or else the title's.
+        let rules: Vec<Result<NumberRules, Reject>> = match &self.header_scales {
+            None => vec![Ok(self.number)],
+            Some(headers) => {
+                let title =
+                    df.column(TITLE_COLUMN).ok().and_then(|c| c.str().ok()?.get(0).map(number::scale_in));
+                let title = title.unwrap_or(Ok(None));
+                headers
+                    .iter()
+                    .map(|h| {
+                        let scale = match h {
+                            Ok(None) => title.clone()?,
+                            other => other.clone()?,
+                        };
+                        Ok(NumberRules { pengali: scale, ..self.number })
+                    })
+                    .collect()
+            }
+        };
         // A wide table becomes one row per value cell.
         let long;
         let df = if self.wide.is_empty() || empty {
@@ -395,6 +429,8 @@ impl Mapper {
         for i in 0..height {
             self.rows += 1;
             let get = |c: &str| cols.get(c).and_then(|s| s.get(i));
+            // Unpivoted rows cycle through the wide columns in order.
+            let rules = &rules[i % rules.len()];
             let loc = location
                 .as_ref()
                 .and_then(|l| l.get(i))
@@ -409,7 +445,8 @@ impl Mapper {
                 if grand || sub.subtotal.is_match(named) {
                     counts.filtered += 1;
                     let raw = get(&self.nilai_column).unwrap_or_default();
-                    if let Ok(number::Value { nilai: Some(v), .. }) = number::parse(raw, &self.number) {
+                    let value = rules.as_ref().ok().and_then(|r| number::parse(raw, r).ok());
+                    if let Some(number::Value { nilai: Some(v), .. }) = value {
                         let group = if grand { String::new() } else { group_of(sub, &get) };
                         sub.stated.push(((group, raw_key(&self.periode, &self.dims, &get)), v, loc));
                     }
@@ -420,7 +457,7 @@ impl Mapper {
                 counts.filtered += 1;
                 continue;
             }
-            match self.map_row(&get) {
+            match self.map_row(&get, rules) {
                 Ok(row) => {
                     if self.periods.insert(row.period) {
                         periods.push(row.period);
@@ -548,6 +585,7 @@ impl Mapper {
     fn map_row<'a>(
         &mut self,
         get: &dyn Fn(&str) -> Option<&'a str>,
+        rules: &Result<NumberRules, Reject>,
     ) -> Result<Row, (String, String, Reject)> {
         let fail = |col: &str, r: Reject| (col.to_string(), get(col).unwrap_or_default().to_string(), r);
         let wcol = self.wilayah_column.as_str();
@@ -604,7 +642,8 @@ impl Mapper {
         }
         let ncol = self.nilai_column.as_str();
         let raw = get(ncol).unwrap_or_default();
-        let mut value = number::parse(raw, &self.number).map_err(|r| fail(ncol, r))?;
+        let rules = rules.as_ref().map_err(|r| fail(ncol, r.clone()))?;
+        let mut value = number::parse(raw, rules).map_err(|r| fail(ncol, r))?;
         if value.status == number::Status::Tetap {
             value.status = match marker {
                 0 => number::Status::Tetap,
@@ -662,7 +701,7 @@ fn unpivot(df: &DataFrame, wide: &[String], letters: &HashMap<String, String>) -
     let mut out: Vec<Column> = Vec::new();
     for col in df.columns() {
         let name = col.name().as_str();
-        if wide.iter().any(|w| w == name) || name == CELLS_COLUMN {
+        if wide.iter().any(|w| w == name) || (is_reserved(name) && name != LOCATION_COLUMN) {
             continue;
         }
         let s = col.cast(&DataType::String)?;
@@ -715,7 +754,7 @@ fn cell_location(location: &str, letter: &str) -> String {
 fn row_json(df: &DataFrame, i: usize) -> String {
     let mut map = serde_json::Map::new();
     for col in df.columns() {
-        if col.name().as_str() == LOCATION_COLUMN || col.name().as_str() == CELLS_COLUMN {
+        if is_reserved(col.name().as_str()) {
             continue;
         }
         let v = match col.get(i) {

@@ -59,7 +59,7 @@ pub struct NumberRules {
     /// Reject fractions (counts).
     pub integer: bool,
     /// Multiply by this (e.g. 1000 for `Ribu Jiwa`).
-    pub pengali: Option<u32>,
+    pub pengali: Option<Decimal>,
 }
 
 /// Parses one raw cell.
@@ -91,10 +91,45 @@ pub fn parse(raw: &str, rules: &NumberRules) -> Result<Value, Reject> {
     }
     if let Some(m) = rules.pengali {
         n = n
-            .checked_mul(Decimal::from(m))
+            .checked_mul(m)
             .ok_or_else(|| Reject::new("angka_tidak_valid", format!("`{raw}` × {m} overflows")))?;
     }
     Ok(Value { nilai: Some(n.normalize()), status })
+}
+
+/// The multiplier a unit written in a header or title stands for: `(Ribu Jiwa)` → 1000, `Juta
+/// Rupiah` → 1,000,000, also `ribuan`, `miliar`/`milyar`, `triliun` and the English words. A word
+/// after `per` is a rate's base (`per 100 ribu penduduk`), not a unit. `Ok(None)`: no unit word;
+/// an error when words of different sizes appear.
+pub fn scale_in(text: &str) -> Result<Option<Decimal>, Reject> {
+    let words: Vec<String> =
+        text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    let mut found: Option<(Decimal, &str)> = None;
+    for (i, word) in words.iter().enumerate() {
+        let zeros = match word.as_str() {
+            "ribu" | "ribuan" | "thousand" | "thousands" => 3,
+            "juta" | "jutaan" | "million" | "millions" => 6,
+            "miliar" | "milyar" | "miliaran" | "billion" | "billions" => 9,
+            "triliun" | "trilyun" | "trillion" | "trillions" => 12,
+            _ => continue,
+        };
+        if words[i.saturating_sub(2)..i].iter().any(|w| w == "per") {
+            continue;
+        }
+        let scale = Decimal::from(10u64.pow(zeros));
+        match found {
+            Some((other, first)) if other != scale => {
+                return Err(Reject::new(
+                    "satuan_ambigu",
+                    format!(
+                        "`{text}` names two units, `{first}` and `{word}`: set `nilai.pengali` to a number"
+                    ),
+                ));
+            }
+            _ => found = Some((scale, word)),
+        }
+    }
+    Ok(found.map(|(scale, _)| scale))
 }
 
 fn invalid(s: &str, why: &str) -> Reject {
@@ -202,7 +237,7 @@ mod tests {
     fn integer_columns_and_multipliers() {
         let count = NumberRules { integer: true, ..Default::default() };
         assert_eq!(parse("12,5", &count).map_err(|r| r.rule), Err("bukan_bilangan_bulat"));
-        let ribu = NumberRules { pengali: Some(1000), ..Default::default() };
+        let ribu = NumberRules { pengali: Some(Decimal::from(1000)), ..Default::default() };
         assert_eq!(parse("45,9", &ribu).map(|v| v.nilai.map(|d| d.to_string())), Ok(Some("45900".into())));
         let plain = NumberRules { format: NumberFormat::Plain, ..Default::default() };
         assert_eq!(
@@ -210,5 +245,17 @@ mod tests {
             Ok(Some("1234.5".into()))
         );
         assert_eq!(parse("1,5", &plain).map_err(|r| r.rule), Err("angka_tidak_valid"));
+    }
+
+    #[test]
+    fn units_in_headers_and_titles() {
+        let scale = |t: &str| scale_in(t).map(|d| d.map(|d| d.to_string())).map_err(|r| r.rule);
+        assert_eq!(scale("Jumlah Penduduk (Ribu Jiwa), 2021-2023"), Ok(Some("1000".into())));
+        assert_eq!(scale("PDRB (Juta Rupiah)\nGRDP (Million Rupiahs)"), Ok(Some("1000000".into())));
+        assert_eq!(scale("Realisasi (milyar rupiah)"), Ok(Some("1000000000".into())));
+        assert_eq!(scale("Jumlah Penduduk/2021"), Ok(None));
+        assert_eq!(scale("Kasus TB per 100 ribu penduduk"), Ok(None));
+        assert_eq!(scale("Seribu Rumah"), Ok(None));
+        assert_eq!(scale("Penduduk (ribu) dan PDRB (juta rupiah)"), Err("satuan_ambigu"));
     }
 }
