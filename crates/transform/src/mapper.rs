@@ -917,6 +917,34 @@ dimensi = { jenis_kelamin = "jk", jenis_kunjungan = "jenis_kunjungan" }
     }
 
     #[test]
+    fn auto_units_come_from_each_header_else_from_the_title() -> Result<(), Box<dyn std::error::Error>> {
+        let text = DEPLOYMENT.replace(
+            r#"periode = { tahun = "tahun", bulan = "bulan" }
+nilai = { column = "jumlah", integer = true }
+dimensi = { jenis_kelamin = "jk", jenis_kunjungan = "jenis_kunjungan" }"#,
+            r#"nilai = { columns = ["Jumlah (Juta)/2023", "Jumlah/2024"], into = "periode", pengali = "auto" }
+dimensi = { jenis_kelamin = "jk", jenis_kunjungan = "jenis_kunjungan" }"#,
+        );
+        let loaded = satu_config::load_str(&text, Path::new("."), &Env::new());
+        assert!(loaded.problems.is_empty(), "{}", loaded.problems);
+        let d = loaded.deployment;
+        let mut m = Mapper::new(&d, &d.pipelines[0]).map_err(|p| p.to_string())?;
+        let batch = |title: &str| {
+            df!("kelurahan" => ["Meri"], "jk" => ["L"], "jenis_kunjungan" => ["BARU"],
+                "Jumlah (Juta)/2023" => ["1,5"], "Jumlah/2024" => ["2"],
+                LOCATION_COLUMN => ["t.csv:5"], TITLE_COLUMN => [title])
+        };
+        let out = m.map(&batch("Kunjungan (Ribu Kunjungan)")?)?;
+        let nilai: Vec<Option<&str>> = out.observations.column("nilai")?.str()?.iter().collect();
+        assert_eq!(nilai, [Some("1500000"), Some("2000")], "the header's unit, else the title's");
+        let mut m = Mapper::new(&d, &d.pipelines[0]).map_err(|p| p.to_string())?;
+        let out = m.map(&batch("Kunjungan (ribu) dan biaya (juta rupiah)")?)?;
+        assert_eq!((out.observations.height(), out.counts.rejected), (1, 1), "2024 has no unit of its own");
+        assert_eq!(out.rejects.column("aturan")?.str()?.get(0), Some("satuan_ambigu"));
+        Ok(())
+    }
+
+    #[test]
     fn a_missing_column_is_a_clear_error() -> Result<(), Box<dyn std::error::Error>> {
         let mut m = mapper();
         let df = df!("kelurahan" => ["Meri"], "bulan" => ["1"])?;
