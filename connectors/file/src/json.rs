@@ -23,6 +23,10 @@ pub struct JsonConfig {
     /// NDJSON: one record per line (default: by the `.ndjson`/`.jsonl` extension).
     #[serde(default)]
     pub lines: Option<bool>,
+    /// An array field to explode into one row per element (`"anggaran"`; a nested one by its
+    /// flattened name, `"data.rincian"`); other arrays stay JSON text.
+    #[serde(default)]
+    pub explode: Option<String>,
 }
 
 /// `source = { type = "avro", path = "…" }`: an Avro object container file.
@@ -31,6 +35,9 @@ pub struct JsonConfig {
 pub struct AvroConfig {
     /// The file, relative to the config file's directory.
     pub path: PathBuf,
+    /// An array field to explode into one row per element, as for JSON.
+    #[serde(default)]
+    pub explode: Option<String>,
 }
 
 /// A JSON, NDJSON or Avro file of records; rows are located as `file#7` (the 7th record, from
@@ -52,7 +59,12 @@ impl JsonSource {
 
     /// A source for an Avro file (records flattened like JSON ones; decimals exact).
     pub fn avro(config: AvroConfig, base_dir: &Path) -> Self {
-        let json = JsonConfig { path: config.path, records: String::new(), lines: Some(false) };
+        let json = JsonConfig {
+            path: config.path,
+            records: String::new(),
+            lines: Some(false),
+            explode: config.explode,
+        };
         Self { avro: true, ..Self::new(json, base_dir) }
     }
 
@@ -62,8 +74,19 @@ impl JsonSource {
         })
     }
 
-    /// Every record with its location (the file is read whole: JSON documents are parsed whole).
+    /// Every record with its location (the file is read whole: JSON documents are parsed whole),
+    /// the `explode` array exploded.
     async fn records(&self) -> Result<(Vec<satu_formats::json::Record>, Vec<String>), SourceError> {
+        let (records, locations) = self.file_records().await?;
+        match &self.config.explode {
+            None => Ok((records, locations)),
+            Some(column) => satu_formats::json::explode(records, locations, column)
+                .map_err(|e| SourceError::data(&self.display, format!("explode `{column}`: {e}"))),
+        }
+    }
+
+    /// Every record of the file with its location.
+    async fn file_records(&self) -> Result<(Vec<satu_formats::json::Record>, Vec<String>), SourceError> {
         let bytes = tokio::fs::read(&self.path).await.map_err(|e| SourceError::io(&self.display, &e))?;
         if bytes.is_empty() {
             return Err(SourceError::data(&self.display, "the file is empty (0 bytes)"));
@@ -182,7 +205,8 @@ mod tests {
             ("jumlah".into(), A::Decimal(apache_avro::Decimal::from(vec![0x5B, 0xA0]))),
         ]))?;
         std::fs::write(dir.path().join("a.avro"), writer.into_inner()?)?;
-        let source = Box::new(JsonSource::avro(AvroConfig { path: "a.avro".into() }, dir.path()));
+        let source =
+            Box::new(JsonSource::avro(AvroConfig { path: "a.avro".into(), explode: None }, dir.path()));
         let cx = ReadContext { pipeline: "t".into(), batch_rows: 2, state: None, from: None, needs: vec![] };
         let batch = source.read(cx).next().await.ok_or("a batch")??;
         let col = |n: &str| batch.df.column(n).ok().and_then(|c| c.str().ok()?.get(0).map(str::to_string));
@@ -190,7 +214,7 @@ mod tests {
         assert_eq!(col("jumlah").as_deref(), Some("23.456"), "an exact decimal");
         assert_eq!(col(LOCATION_COLUMN).as_deref(), Some("a.avro#1"));
         std::fs::write(dir.path().join("b.avro"), b"not avro")?;
-        let bad = Box::new(JsonSource::avro(AvroConfig { path: "b.avro".into() }, dir.path()));
+        let bad = Box::new(JsonSource::avro(AvroConfig { path: "b.avro".into(), explode: None }, dir.path()));
         let cx = ReadContext { pipeline: "t".into(), batch_rows: 2, state: None, from: None, needs: vec![] };
         let err = bad.read(cx).next().await.ok_or("an error")?.err().ok_or("not avro fails")?;
         assert!(err.message.contains("not an Avro object container file"), "{err}");
@@ -213,6 +237,7 @@ mod tests {
             path: path.into(),
             records: records.into(),
             lines: None,
+            explode: None,
         };
         let a = rows(dir.path(), config("a.json", "data")).await?;
         assert_eq!(a[0], ("Magersari".into(), "23.456".into(), "a.json#1".into()));
@@ -225,6 +250,22 @@ mod tests {
         assert_eq!(err.location, "c.ndjson:2");
         let err = rows(dir.path(), config("a.json", "rows")).await.err().ok_or("a wrong path fails")?;
         assert!(err.message.contains("no key `rows`"), "{err}");
+        // One row per element of an exploded array, the other fields repeated.
+        std::fs::write(
+            dir.path().join("d.json"),
+            r#"[{"wilayah": {"nama": "Meri"}, "rincian": [{"jumlah": 4}, {"jumlah": 5}]}]"#,
+        )?;
+        let exploded = JsonConfig { explode: Some("rincian".into()), ..config("d.json", "") };
+        let cx = ReadContext { pipeline: "t".into(), batch_rows: 10, state: None, from: None, needs: vec![] };
+        let batch =
+            Box::new(JsonSource::new(exploded, dir.path())).read(cx).next().await.ok_or("a batch")??;
+        let col = |n: &str| -> Vec<String> {
+            let c = batch.df.column(n).ok().and_then(|c| c.str().ok().cloned());
+            c.map(|s| s.iter().map(|v| v.unwrap_or_default().to_string()).collect()).unwrap_or_default()
+        };
+        assert_eq!(col("wilayah.nama"), ["Meri", "Meri"]);
+        assert_eq!(col("rincian.jumlah"), ["4", "5"]);
+        assert_eq!(col(LOCATION_COLUMN), ["d.json#1 rincian[0]", "d.json#1 rincian[1]"]);
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! JSON records into string columns.
 //!
-//! Nested objects are flattened to `a.b` columns; arrays stay JSON text; numbers keep the exact
+//! Nested objects are flattened to `a.b` columns; arrays stay JSON text, or one of them is
+//! exploded into a row per element ([`explode`]); numbers keep the exact
 //! text the payload had (`23.456`, `12345678901234567890`), never passing through a float, so
 //! that numbers sent as numbers and numbers sent as strings are read alike by the transform.
 
@@ -95,6 +96,51 @@ fn scalar(raw: &RawValue) -> Result<Option<String>, JsonError> {
     })
 }
 
+/// One row per element of the array in column `column` (JSON text, as flattening leaves arrays):
+/// the record's other columns repeated, an object element flattened under the column's name
+/// (`anggaran.kode`, `anggaran.nilai`), a scalar element as the column itself; each row located at
+/// its element (`data.json#3 anggaran[0]`). A record whose value there is not an array, or an
+/// empty one, stays one row, with the column null for an empty array: nothing is dropped.
+pub fn explode(
+    records: Vec<Record>,
+    locations: Vec<String>,
+    column: &str,
+) -> Result<(Vec<Record>, Vec<String>), JsonError> {
+    let mut out = Vec::with_capacity(records.len());
+    let mut out_locations = Vec::with_capacity(records.len());
+    for (record, location) in records.into_iter().zip(locations) {
+        let at =
+            record.iter().position(|(n, v)| n == column && v.as_deref().is_some_and(|v| v.starts_with('[')));
+        let Some(at) = at else {
+            out.push(record);
+            out_locations.push(location);
+            continue;
+        };
+        let text = record[at].1.clone().unwrap_or_default();
+        let items: Vec<&RawValue> =
+            serde_json::from_str(&text).map_err(|e| JsonError::Syntax(e.to_string()))?;
+        if items.is_empty() {
+            let mut row = record;
+            row[at].1 = None;
+            out.push(row);
+            out_locations.push(location);
+            continue;
+        }
+        for (i, item) in items.into_iter().enumerate() {
+            let mut row: Record = record[..at].to_vec();
+            if item.get().trim_start().starts_with('{') {
+                flatten_into(column, item, &mut row)?;
+            } else {
+                row.push((column.to_string(), scalar(item)?));
+            }
+            row.extend_from_slice(&record[at + 1..]);
+            out.push(row);
+            out_locations.push(format!("{location} {column}[{i}]"));
+        }
+    }
+    Ok((out, out_locations))
+}
+
 /// An object read as its (key, raw value) pairs, in order.
 struct OrderedObject<'a>(Vec<(String, &'a RawValue)>);
 
@@ -175,6 +221,30 @@ mod tests {
         let df = frame(&rows, vec!["p1#0".into(), "p1#1".into()], "_lokasi").expect("frame");
         assert_eq!(df.height(), 2);
         assert_eq!(df.width(), 9);
+    }
+
+    #[test]
+    fn explodes_one_array_into_rows() -> Result<(), JsonError> {
+        let body = br#"[{"opd": "DINKES", "anggaran": [{"kode": "1.02", "nilai": 1.5}, {"kode": "1.03", "nilai": 2}], "tahun": 2024},
+                        {"opd": "DISDIK", "anggaran": [], "tahun": 2024},
+                        {"opd": "BPBD", "anggaran": null, "tahun": 2024}]"#;
+        let rows = records(body, "")?;
+        let (rows, locations) = explode(rows, vec!["a#1".into(), "a#2".into(), "a#3".into()], "anggaran")?;
+        let text = |r: &Record| {
+            r.iter().map(|(n, v)| format!("{n}={}", v.as_deref().unwrap_or("∅"))).collect::<Vec<_>>()
+        };
+        assert_eq!(text(&rows[0]), ["opd=DINKES", "anggaran.kode=1.02", "anggaran.nilai=1.5", "tahun=2024"]);
+        assert_eq!(text(&rows[1]), ["opd=DINKES", "anggaran.kode=1.03", "anggaran.nilai=2", "tahun=2024"]);
+        assert_eq!(
+            text(&rows[2]),
+            ["opd=DISDIK", "anggaran=∅", "tahun=2024"],
+            "an empty array keeps its row"
+        );
+        assert_eq!(text(&rows[3]), ["opd=BPBD", "anggaran=∅", "tahun=2024"]);
+        assert_eq!(locations, ["a#1 anggaran[0]", "a#1 anggaran[1]", "a#2", "a#3"]);
+        let (tags, _) = explode(records(br#"[{"t": ["x", 2]}]"#, "")?, vec!["b#1".into()], "t")?;
+        assert_eq!(tags.iter().map(text).collect::<Vec<_>>(), [["t=x"], ["t=2"]]);
+        Ok(())
     }
 
     #[test]
