@@ -206,6 +206,7 @@ async fn run_inner(
     let mut n = 0u64;
     let mut discarded: Vec<String> = Vec::new();
     let mut schema_checked = false;
+    let mut mapped: Option<MappedBatch> = None;
     while let Some(batch) = batches.next().await {
         let mut batch = batch?;
         // The schema is checked on the first batch that has one (an empty API page has none).
@@ -232,7 +233,7 @@ async fn run_inner(
         if !discarded.is_empty() {
             batch.df = batch.df.drop_many(discarded.iter().map(String::as_str));
         }
-        // The raw batch lands (on a blocking thread) while the warehouse commits it.
+        // The raw batch lands (on a blocking thread) while the warehouse commits.
         let landing = lander.take().map(|mut writer| {
             let df = batch.df.clone();
             tokio::task::spawn_blocking(move || {
@@ -241,13 +242,31 @@ async fn run_inner(
             })
         });
         let seq = batch.seq;
-        let committed = match &mut sink {
+        let (committed, next) = match &mut sink {
+            // The batch is mapped (on a blocking thread) while the one before it commits: the
+            // transform and the warehouse work at the same time.
             Sink::Canonical { mapper, target, satuan } => {
-                commit_canonical(warehouse, name, run_id, mapper, target, satuan, batch).await
+                let mapping = start_mapping(mapper, batch)?;
+                let committed = match mapped.take() {
+                    Some(previous) => {
+                        let seq = previous.seq;
+                        Some(
+                            commit_mapped(warehouse, name, run_id, target, satuan, previous)
+                                .await
+                                .map(|c| (seq, c)),
+                        )
+                    }
+                    None => None,
+                };
+                let (returned, next) = mapping.await.map_err(|e| {
+                    RuntimeError::Internal(format!("the transform of `{name}` panicked: {e}"))
+                })?;
+                *mapper = Some(returned);
+                (committed, Some(next))
             }
             Sink::Entity(entity) => {
                 let counts = RowCounts { read: batch.df.height() as u64, ..Default::default() };
-                warehouse
+                let committed = warehouse
                     .commit_entity_batch(EntityLoad {
                         run_id,
                         pipeline: name,
@@ -258,7 +277,8 @@ async fn run_inner(
                         counts,
                     })
                     .await
-                    .map_err(RuntimeError::from)
+                    .map_err(RuntimeError::from);
+                (Some(committed.map(|c| (seq, c))), None)
             }
         };
         // The writer comes back before any error is returned, so the manifest records the outcome.
@@ -269,23 +289,19 @@ async fn run_inner(
             *lander = Some(writer);
             landed?;
         }
-        let counts = committed?;
-        report.counts.add(&counts);
-        n += 1;
-        tracing::info!(
-            pipeline = name,
-            run_id,
-            batch = seq,
-            read = counts.read,
-            inserted = counts.inserted,
-            updated = counts.updated,
-            unchanged = counts.unchanged,
-            rejected = counts.rejected,
-            filtered = counts.filtered,
-            duplicates = counts.duplicates,
-            "batch committed"
-        );
-        progress(&Progress { pipeline: name.to_string(), batches: n, counts: report.counts });
+        if let Some(committed) = committed {
+            let (seq, counts) = committed?;
+            n += 1;
+            batch_committed(name, run_id, seq, n, &counts, report, progress);
+        }
+        if let Some(next) = next {
+            mapped = Some(next?);
+        }
+    }
+    if let (Sink::Canonical { target, satuan, .. }, Some(last)) = (&sink, mapped.take()) {
+        let seq = last.seq;
+        let counts = commit_mapped(warehouse, name, run_id, target, satuan, last).await?;
+        batch_committed(name, run_id, seq, n + 1, &counts, report, progress);
     }
     if let Sink::Canonical { mapper: Some(m), .. } = &sink {
         let mismatches = m.total_mismatches();
@@ -308,27 +324,69 @@ async fn run_inner(
     Ok(())
 }
 
-/// Maps one batch to observations (on a blocking thread: CPU work) and commits it.
-async fn commit_canonical(
+/// Adds a committed batch's counts to the run, logs them and reports progress.
+fn batch_committed(
+    name: &str,
+    run_id: i64,
+    seq: u64,
+    batches: u64,
+    counts: &RowCounts,
+    report: &mut RunReport,
+    progress: &(dyn Fn(&Progress) + Sync),
+) {
+    report.counts.add(counts);
+    tracing::info!(
+        pipeline = name,
+        run_id,
+        batch = seq,
+        read = counts.read,
+        inserted = counts.inserted,
+        updated = counts.updated,
+        unchanged = counts.unchanged,
+        rejected = counts.rejected,
+        filtered = counts.filtered,
+        duplicates = counts.duplicates,
+        "batch committed"
+    );
+    progress(&Progress { pipeline: name.to_string(), batches, counts: report.counts });
+}
+
+/// A batch mapped to observations, waiting for its commit.
+struct MappedBatch {
+    mapped: satu_transform::Mapped,
+    checkpoint: Option<satu_core::SourceState>,
+    replaces: Option<String>,
+    seq: u64,
+}
+
+type Mapping = tokio::task::JoinHandle<(Box<Mapper>, Result<MappedBatch, RuntimeError>)>;
+
+/// Starts mapping `batch` on a blocking thread (CPU work), taking the mapper along; it comes
+/// back with the result.
+fn start_mapping(mapper: &mut Option<Box<Mapper>>, batch: satu_core::Batch) -> Result<Mapping, RuntimeError> {
+    let mut owned = mapper.take().ok_or_else(|| RuntimeError::Internal("the mapper was lost".into()))?;
+    Ok(tokio::task::spawn_blocking(move || {
+        let mapped = owned.map(&batch.df).map_err(RuntimeError::from).map(|mapped| MappedBatch {
+            mapped,
+            checkpoint: batch.checkpoint,
+            replaces: batch.replaces,
+            seq: batch.seq,
+        });
+        (owned, mapped)
+    }))
+}
+
+/// Commits a mapped batch.
+async fn commit_mapped(
     warehouse: &dyn Warehouse,
     name: &str,
     run_id: i64,
-    mapper: &mut Option<Box<Mapper>>,
     target: &Target,
     satuan: &str,
-    batch: satu_core::Batch,
+    batch: MappedBatch,
 ) -> Result<RowCounts, RuntimeError> {
-    let mut owned = mapper.take().ok_or_else(|| RuntimeError::Internal("the mapper was lost".into()))?;
-    let replaces = batch.replaces.clone();
-    let (returned, mapped) = tokio::task::spawn_blocking(move || {
-        let mapped = owned.map(&batch.df);
-        (owned, mapped.map(|m| (m, batch.checkpoint)))
-    })
-    .await
-    .map_err(|e| RuntimeError::Internal(format!("the transform of `{name}` panicked: {e}")))?;
-    *mapper = Some(returned);
-    let (mapped, checkpoint) = mapped?;
-    let periods: Vec<PeriodRow> = mapped
+    let periods: Vec<PeriodRow> = batch
+        .mapped
         .periods
         .iter()
         .map(|p| {
@@ -343,12 +401,12 @@ async fn commit_canonical(
             dataset: &target.dataset,
             indikator: &target.indikator,
             satuan,
-            observations: &mapped.observations,
-            rejects: &mapped.rejects,
+            observations: &batch.mapped.observations,
+            rejects: &batch.mapped.rejects,
             periods: &periods,
-            checkpoint: checkpoint.as_ref(),
-            counts: mapped.counts,
-            withdraw: replaces.as_deref(),
+            checkpoint: batch.checkpoint.as_ref(),
+            counts: batch.mapped.counts,
+            withdraw: batch.replaces.as_deref(),
         })
         .await?)
 }

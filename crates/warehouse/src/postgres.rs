@@ -20,6 +20,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, TypeInfo, ValueRef};
 use std::collections::HashMap;
+use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -57,10 +58,12 @@ impl PostgresWarehouse {
         if !Postgres::database_exists(url).await? {
             Postgres::create_database(url).await?;
         }
+        // Loads run many short statements: compiling them (JIT) costs more than it saves.
+        let options = sqlx::postgres::PgConnectOptions::from_str(url)?.options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))
-            .connect(url)
+            .connect_with(options)
             .await?;
         let read_pool = PgPoolOptions::new()
             .max_connections(2)
@@ -324,12 +327,15 @@ impl Warehouse for PostgresWarehouse {
         .execute(&mut *tx)
         .await?;
         send_copy(&mut tx, "stage_observasi", &STAGE_COLUMNS, obs).await?;
+        // Each staged row looks up its current version by the whole key of `observasi_kini`: a
+        // correlated lookup, so that the plan never depends on table statistics (a join planned
+        // from stale ones scanned every current observation of the indicator for every batch).
         sqlx::query(
-            "UPDATE stage_observasi AS s SET cur_id = o.id, \
-               same = (o.nilai IS NOT DISTINCT FROM s.nilai AND o.status_nilai = s.status_nilai AND o.satuan = $3) \
+            "UPDATE stage_observasi AS s SET (cur_id, same) = (SELECT o.id, \
+               o.nilai IS NOT DISTINCT FROM s.nilai AND o.status_nilai = s.status_nilai AND o.satuan = $3 \
              FROM dw.observasi AS o \
              WHERE o.berlaku_sampai IS NULL AND o.dataset = $1 AND o.indikator = $2 \
-               AND o.kode_wilayah = s.kode_wilayah AND o.periode = s.periode AND o.dimensi_kunci = s.dimensi_kunci",
+               AND o.kode_wilayah = s.kode_wilayah AND o.periode = s.periode AND o.dimensi_kunci = s.dimensi_kunci)",
         )
         .bind(load.dataset)
         .bind(load.indikator)
