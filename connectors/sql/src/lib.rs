@@ -132,8 +132,15 @@ struct Plan {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
+    /// Rows after the saved `(cursor, key)`, in that order.
     Incremental,
+    /// An incremental source's first read: the whole table in key order (a table scan, not a
+    /// walk of the cursor's index), up to the cursor's high-water mark taken before it started;
+    /// the runs after it read incrementally from that mark.
+    InitialSnapshot,
+    /// A table without a cursor, in key order, resumable by key.
     Snapshot,
+    /// No key: read whole.
     Plain,
 }
 
@@ -161,7 +168,14 @@ fn select_columns(config: &SqlConfig, available: &[String]) -> (Vec<String>, Vec
 
 impl SqlSource {
     /// The read's SQL: after the saved state, or from `from` (a backfill, `satu run --from`).
-    fn plan(&self, columns: &[String], state: Option<&SourceState>, backfill: Option<Bound>) -> Plan {
+    /// `key_orders` tells whether the key's kind can resume a snapshot (an integer or text key).
+    fn plan(
+        &self,
+        columns: &[String],
+        state: Option<&SourceState>,
+        backfill: Option<Bound>,
+        key_orders: bool,
+    ) -> Plan {
         let d = self.driver;
         let list = columns.iter().map(|c| d.quote(c)).collect::<Vec<_>>().join(", ");
         let from = self.relation();
@@ -174,6 +188,20 @@ impl SqlSource {
                     .and_then(|s| Some((Bound::from_state(&s["cursor"])?, Bound::from_state(&s["key"])?)));
                 let (filter, binds) = match (backfill, saved) {
                     (Some(start), _) => (format!(" WHERE {c} >= {}", d.placeholder(1)), vec![start]),
+                    (None, None) if key_orders => {
+                        let resume = state
+                            .filter(|s| s["complete"] == false)
+                            .and_then(|s| Bound::from_state(&s["snapshot"]["key"]));
+                        let (filter, binds) = match resume {
+                            Some(kv) => (format!(" WHERE {k} > {}", d.placeholder(1)), vec![kv]),
+                            None => (String::new(), vec![]),
+                        };
+                        return Plan {
+                            sql: format!("SELECT {list} FROM {from}{filter} ORDER BY {k}"),
+                            binds,
+                            mode: Mode::InitialSnapshot,
+                        };
+                    }
                     (None, None) => (String::new(), vec![]),
                     (None, Some((cv, _))) if self.config.lookback_seconds > 0 => (
                         format!(" WHERE {c} >= {}", d.placeholder(1)),
@@ -247,6 +275,9 @@ struct ReadJob {
     tz: chrono::FixedOffset,
     /// The committed state this read starts from: carried forward when no row moves it.
     initial: Option<Value>,
+    /// An initial snapshot's high-water mark: the cursor bound the incremental runs after it
+    /// start from.
+    high_water: Value,
 }
 
 type Sender = tokio::sync::mpsc::Sender<Result<Batch, SourceError>>;
@@ -304,6 +335,34 @@ macro_rules! read_loop {
     }};
 }
 
+/// Takes an initial snapshot's high-water mark — the last `(cursor, key)` in keyset order,
+/// decoded like those columns — unless a resumed snapshot already has one.
+macro_rules! take_high_water {
+    ($conn:expr, $decode:path, $job:expr, $source:expr) => {{
+        let job: &mut ReadJob = $job;
+        if let (Mode::InitialSnapshot, Value::Null, Some(c), Some(k)) =
+            (job.plan.mode, &job.high_water, job.cursor_idx, job.key_idx)
+        {
+            let d = $source.driver;
+            let (qc, qk) = (d.quote(&job.columns[c]), d.quote(&job.columns[k]));
+            let sql = format!(
+                "SELECT {qc}, {qk} FROM {} WHERE {qc} IS NOT NULL ORDER BY {qc} DESC, {qk} DESC LIMIT 1",
+                $source.relation()
+            );
+            let row = sqlx::query(&sql).fetch_optional(&mut $conn).await.map_err(|e| classify(&job.label, e))?;
+            if let Some(row) = row {
+                let bound = |i: usize, idx: usize| -> Result<Value, SourceError> {
+                    let mut builder = job.kinds[idx].builder(1);
+                    $decode(&row, i, job.kinds[idx], job.tz, &mut Counters::default(), &mut builder)
+                        .map_err(|e| classify(&job.label, e))?;
+                    Ok(json!({ "kind": job.kinds[idx].state_name(), "value": builder.last_json() }))
+                };
+                job.high_water = json!({ "cursor": bound(0, c)?, "key": bound(1, k)? });
+            }
+        }
+    }};
+}
+
 /// The state after the rows in `builders` (whose last row is the furthest read so far).
 fn checkpoint(
     job: &ReadJob,
@@ -323,6 +382,23 @@ fn checkpoint(
                 Some(SourceState(json!({ "cursor": bound(c), "key": bound(k) })))
             } else {
                 previous.map(|p| SourceState(p.clone()))
+            }
+        }
+        Mode::InitialSnapshot => {
+            let k = job.key_idx?;
+            let key = if has_rows {
+                bound(k)
+            } else {
+                previous.map(|p| p["snapshot"]["key"].clone()).unwrap_or(Value::Null)
+            };
+            match done {
+                false => Some(SourceState(
+                    json!({ "snapshot": { "key": key, "high_water": job.high_water }, "complete": false }),
+                )),
+                // Every row up to the mark is in: the next run reads after it.
+                true if !job.high_water.is_null() => Some(SourceState(job.high_water.clone())),
+                // No cursor value at all (an empty table): the next run snapshots again.
+                true => Some(SourceState(json!({ "complete": true }))),
             }
         }
         Mode::Snapshot => {
@@ -391,8 +467,22 @@ impl SqlSource {
                 ))
             }
         };
+        // SQLite values carry their own types: a saved key would come back as text, which
+        // never compares with an integer key; SQLite tables keep the cursor-ordered first read.
+        let key_orders = self.driver != Driver::Sqlite
+            && position(&self.config.primary_key)
+                .is_some_and(|i| matches!(kinds[i].state_name(), "int" | "text"));
+        let plan = self.plan(&columns, cx.state.as_ref(), from, key_orders);
+        // A resumed initial snapshot keeps the mark it started with.
+        let high_water = cx
+            .state
+            .as_ref()
+            .filter(|_| plan.mode == Mode::InitialSnapshot)
+            .map(|s| s.0["snapshot"]["high_water"].clone())
+            .unwrap_or(Value::Null);
         Ok(ReadJob {
-            plan: self.plan(&columns, cx.state.as_ref(), from),
+            plan,
+            high_water,
             cursor_idx: position(&self.config.cursor),
             key_idx: position(&self.config.primary_key),
             columns,
@@ -442,7 +532,8 @@ impl SqlSource {
             Driver::MySql => {
                 let mut conn = sqlx::MySqlConnection::connect(url).await.map_err(|e| self.err(e))?;
                 conn.execute("SET SESSION TRANSACTION READ ONLY").await.map_err(|e| self.err(e))?;
-                let job = self.job(&cx, describe!(conn, &self.probe_sql()).map_err(|e| self.err(e))?)?;
+                let mut job = self.job(&cx, describe!(conn, &self.probe_sql()).map_err(|e| self.err(e))?)?;
+                take_high_water!(conn, decode::mysql, &mut job, self);
                 read_loop!(conn, decode::mysql, &job, tx, text_times = false)
             }
             Driver::Postgres => {
@@ -450,9 +541,10 @@ impl SqlSource {
                 conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
                     .await
                     .map_err(|e| self.err(e))?;
-                let job = self.job(&cx, describe!(conn, &self.probe_sql()).map_err(|e| self.err(e))?)?;
+                let mut job = self.job(&cx, describe!(conn, &self.probe_sql()).map_err(|e| self.err(e))?)?;
                 // One transaction: a consistent snapshot for the whole read.
                 conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ").await.map_err(|e| self.err(e))?;
+                take_high_water!(conn, decode::postgres, &mut job, self);
                 read_loop!(conn, decode::postgres, &job, tx, text_times = false)
             }
             Driver::Sqlite => {
@@ -461,7 +553,8 @@ impl SqlSource {
                     .map_err(|e| self.err(e))?
                     .read_only(true);
                 let mut conn = sqlx::SqliteConnection::connect_with(&opts).await.map_err(|e| self.err(e))?;
-                let job = self.job(&cx, describe!(conn, &self.probe_sql()).map_err(|e| self.err(e))?)?;
+                let mut job = self.job(&cx, describe!(conn, &self.probe_sql()).map_err(|e| self.err(e))?)?;
+                take_high_water!(conn, decode::sqlite, &mut job, self);
                 read_loop!(conn, decode::sqlite, &job, tx, text_times = true)
             }
         }

@@ -156,18 +156,20 @@ pub(crate) fn quoted(names: impl IntoIterator<Item = impl AsRef<str>>) -> String
     names.into_iter().map(|n| format!("\"{}\"", n.as_ref())).collect::<Vec<_>>().join(", ")
 }
 
-/// `CREATE TABLE IF NOT EXISTS dw."name" (…)` for an entity, with the backend's types.
+/// `CREATE TABLE IF NOT EXISTS dw."name" (…)` for an entity, with the backend's types;
+/// `loaded_default` (`" DEFAULT now()"` or empty) lets bulk loads leave `_satu_dimuat` out.
 pub(crate) fn create_entity_sql(
     e: &satu_config::EntityTarget,
     name: &str,
     column_type: impl Fn(&satu_config::ColumnType) -> String,
     int8: &str,
     instant: &str,
+    loaded_default: &str,
 ) -> String {
     let mut cols: Vec<String> =
         e.columns.iter().map(|(c, t)| format!("\"{c}\" {}", column_type(t))).collect();
     cols.push(format!("\"_satu_run_id\" {int8} NOT NULL"));
-    cols.push(format!("\"_satu_dimuat\" {instant} NOT NULL"));
+    cols.push(format!("\"_satu_dimuat\" {instant} NOT NULL{loaded_default}"));
     cols.push(format!("\"_satu_dihapus\" {instant}"));
     if !e.primary_key.is_empty() {
         cols.push(format!("PRIMARY KEY ({})", quoted(&e.primary_key)));

@@ -318,7 +318,8 @@ impl Warehouse for SqliteWarehouse {
     }
 
     async fn prepare_entity(&self, e: &EntityTarget, fresh: bool) -> Result<bool, WarehouseError> {
-        let create = |name: &str| create_entity_sql(e, name, |t| t.sqlite().to_string(), "INTEGER", "TEXT");
+        let create =
+            |name: &str| create_entity_sql(e, name, |t| t.sqlite().to_string(), "INTEGER", "TEXT", "");
         Ok(prepare_entity!(self.pool, DIALECT, e, fresh, create))
     }
 
