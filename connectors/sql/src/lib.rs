@@ -275,9 +275,9 @@ struct ReadJob {
     tz: chrono::FixedOffset,
     /// The committed state this read starts from: carried forward when no row moves it.
     initial: Option<Value>,
-    /// An initial snapshot's high-water mark: the cursor bound the incremental runs after it
-    /// start from.
-    high_water: Value,
+    /// An initial snapshot's high-water mark, the `{ cursor, key }` state the incremental runs
+    /// after it start from: `None` until taken, `Some(Null)` when the table had no cursor value.
+    high_water: Option<Value>,
 }
 
 type Sender = tokio::sync::mpsc::Sender<Result<Batch, SourceError>>;
@@ -340,7 +340,7 @@ macro_rules! read_loop {
 macro_rules! take_high_water {
     ($conn:expr, $decode:path, $job:expr, $source:expr) => {{
         let job: &mut ReadJob = $job;
-        if let (Mode::InitialSnapshot, Value::Null, Some(c), Some(k)) =
+        if let (Mode::InitialSnapshot, None, Some(c), Some(k)) =
             (job.plan.mode, &job.high_water, job.cursor_idx, job.key_idx)
         {
             let d = $source.driver;
@@ -350,6 +350,7 @@ macro_rules! take_high_water {
                 $source.relation()
             );
             let row = sqlx::query(&sql).fetch_optional(&mut $conn).await.map_err(|e| classify(&job.label, e))?;
+            job.high_water = Some(Value::Null);
             if let Some(row) = row {
                 let bound = |i: usize, idx: usize| -> Result<Value, SourceError> {
                     let mut builder = job.kinds[idx].builder(1);
@@ -357,7 +358,7 @@ macro_rules! take_high_water {
                         .map_err(|e| classify(&job.label, e))?;
                     Ok(json!({ "kind": job.kinds[idx].state_name(), "value": builder.last_json() }))
                 };
-                job.high_water = json!({ "cursor": bound(0, c)?, "key": bound(1, k)? });
+                job.high_water = Some(json!({ "cursor": bound(0, c)?, "key": bound(1, k)? }));
             }
         }
     }};
@@ -396,7 +397,9 @@ fn checkpoint(
                     json!({ "snapshot": { "key": key, "high_water": job.high_water }, "complete": false }),
                 )),
                 // Every row up to the mark is in: the next run reads after it.
-                true if !job.high_water.is_null() => Some(SourceState(job.high_water.clone())),
+                true if job.high_water.as_ref().is_some_and(|h| !h.is_null()) => {
+                    job.high_water.clone().map(SourceState)
+                }
                 // No cursor value at all (an empty table): the next run snapshots again.
                 true => Some(SourceState(json!({ "complete": true }))),
             }
@@ -477,9 +480,8 @@ impl SqlSource {
         let high_water = cx
             .state
             .as_ref()
-            .filter(|_| plan.mode == Mode::InitialSnapshot)
-            .map(|s| s.0["snapshot"]["high_water"].clone())
-            .unwrap_or(Value::Null);
+            .filter(|s| plan.mode == Mode::InitialSnapshot && s.0["snapshot"].get("high_water").is_some())
+            .map(|s| s.0["snapshot"]["high_water"].clone());
         Ok(ReadJob {
             plan,
             high_water,
