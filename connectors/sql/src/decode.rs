@@ -238,13 +238,24 @@ impl Builder {
         }
     }
 
-    /// The last value as text, for row locations.
-    pub fn last_text(&self) -> String {
-        match self.last_json() {
-            serde_json::Value::Null => "NULL".into(),
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        }
+    /// Appends the last value as text to `out` (`NULL` for none), for row locations.
+    pub fn write_last(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = match self {
+            Self::Int(v) => match v.last().copied().flatten() {
+                Some(x) => write!(out, "{x}"),
+                None => write!(out, "NULL"),
+            },
+            Self::Float(v) => match v.last().copied().flatten() {
+                Some(x) => write!(out, "{x}"),
+                None => write!(out, "NULL"),
+            },
+            Self::Bool(v) => match v.last().copied().flatten() {
+                Some(x) => write!(out, "{x}"),
+                None => write!(out, "NULL"),
+            },
+            Self::Text { last, .. } => write!(out, "{}", last.as_deref().unwrap_or("NULL")),
+        };
     }
 
     /// Takes the values out as a polars column, leaving the builder empty.

@@ -295,6 +295,10 @@ macro_rules! read_loop {
         let mut seq = 0u64;
         let mut total = 0u64;
         let mut last_state: Option<Value> = job.initial.clone();
+        let prefix = match job.key_idx {
+            Some(k) => format!("{}.{}=", job.label, job.columns[k]),
+            None => format!("{}#", job.label),
+        };
         loop {
             let row = rows.try_next().await.map_err(|e| classify(&job.label, e))?;
             let done = row.is_none();
@@ -306,10 +310,14 @@ macro_rules! read_loop {
                     })?;
                 }
                 total += 1;
-                locations.push(match job.key_idx {
-                    Some(k) => format!("{}.{}={}", job.label, job.columns[k], builders[k].last_text()),
-                    None => format!("{}#{}", job.label, total),
-                });
+                // `penduduk.id=42`: the row's key (or its number), written without a format per row.
+                let mut location = String::with_capacity(prefix.len() + 12);
+                location.push_str(&prefix);
+                match job.key_idx {
+                    Some(k) => builders[k].write_last(&mut location),
+                    None => location.push_str(&total.to_string()),
+                }
+                locations.push(location);
             }
             if locations.len() < job.batch_rows && !done {
                 continue;

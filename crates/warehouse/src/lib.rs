@@ -4,6 +4,7 @@
 //! [`Warehouse`] is the abstraction the runtime talks to; [`open`] picks the backend from the
 //! URL: SQLite (embedded, the default) or PostgreSQL, with the same schemas.
 
+mod binary;
 #[macro_use]
 mod common;
 mod postgres;

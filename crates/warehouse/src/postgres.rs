@@ -4,6 +4,7 @@
 //! A session advisory lock per pipeline, held from `begin_run` to `finish_run` on a connection of
 //! its own, guarantees that two runs of one pipeline (from two `satu` processes) never overlap.
 
+use crate::binary::{copy_binary, Cells};
 use crate::common::{
     create_entity_sql, entity_table, quoted, region_columns, upsert_clause, Dialect, MergeCounts,
     REJECT_COLUMNS, REJECT_SOURCE_COLUMNS, STAGE_COLUMNS,
@@ -25,6 +26,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// The COPY option of binary data ([`copy_binary`]).
+const BINARY: &str = " WITH (FORMAT binary)";
 
 /// Bytes of COPY data sent per message.
 const COPY_CHUNK: usize = 1 << 20;
@@ -126,14 +130,6 @@ async fn copy_in(
     send_copy(conn, table, names, buf).await
 }
 
-/// One column of a batch, read in place.
-enum Cells<'a> {
-    Text(Box<dyn Iterator<Item = Option<&'a str>> + 'a>),
-    Int(Box<dyn Iterator<Item = Option<i64>> + 'a>),
-    Float(Box<dyn Iterator<Item = Option<f64>> + 'a>),
-    Bool(Box<dyn Iterator<Item = Option<bool>> + 'a>),
-}
-
 /// The COPY text of `columns` of `df` (with `fixed` values first on every row), written straight
 /// from the polars columns: no per-cell allocation. Columns of other types are cast to text.
 fn copy_text(df: &DataFrame, columns: &[&str], fixed: &[&str]) -> Result<Vec<u8>, WarehouseError> {
@@ -152,12 +148,7 @@ fn copy_text(df: &DataFrame, columns: &[&str], fixed: &[&str]) -> Result<Vec<u8>
     }
     let mut cells = Vec::with_capacity(owned.len());
     for col in &owned {
-        cells.push(match col.dtype() {
-            DataType::Int64 => Cells::Int(Box::new(col.i64().map_err(bad)?.iter())),
-            DataType::Float64 => Cells::Float(Box::new(col.f64().map_err(bad)?.iter())),
-            DataType::Boolean => Cells::Bool(Box::new(col.bool().map_err(bad)?.iter())),
-            _ => Cells::Text(Box::new(col.str().map_err(bad)?.iter())),
-        });
+        cells.push(Cells::of(col).ok_or_else(|| WarehouseError::Batch(format!("column `{}`", col.name())))?);
     }
     let mut buf = Vec::with_capacity(df.height() * (16 + 12 * columns.len()));
     for _ in 0..df.height() {
@@ -203,10 +194,22 @@ async fn send_copy(
     names: &[&str],
     data: Vec<u8>,
 ) -> Result<u64, WarehouseError> {
+    send_copy_as(conn, table, names, data, "").await
+}
+
+/// [`send_copy`] with COPY options (` WITH (FORMAT binary)`).
+async fn send_copy_as(
+    conn: &mut PgConnection,
+    table: &str,
+    names: &[&str],
+    data: Vec<u8>,
+    options: &str,
+) -> Result<u64, WarehouseError> {
     if data.is_empty() {
         return Ok(0);
     }
-    let mut copy = conn.copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", names.join(", "))).await?;
+    let mut copy =
+        conn.copy_in_raw(&format!("COPY {table} ({}) FROM STDIN{options}", names.join(", "))).await?;
     let mut sent: Result<(), sqlx::Error> = Ok(());
     for chunk in data.chunks(COPY_CHUNK) {
         if let Err(e) = copy.send(chunk).await {
@@ -423,6 +426,7 @@ impl Warehouse for PostgresWarehouse {
     async fn commit_entity_batch(&self, load: EntityLoad<'_>) -> Result<RowCounts, WarehouseError> {
         let e = load.entity;
         let names: Vec<&str> = e.columns.keys().map(String::as_str).collect();
+        let types: Vec<ColumnType> = e.columns.values().copied().collect();
         let table = entity_table(e);
         let list = quoted(&names);
         let mut tx = self.pool.begin().await?;
@@ -430,11 +434,16 @@ impl Warehouse for PostgresWarehouse {
         if load.direct {
             // `_satu_dimuat` takes its default, now(): parsing a timestamp on every row cost
             // PostgreSQL a fifth of the COPY.
-            let run = load.run_id.to_string();
             let mut target: Vec<&str> = vec!["_satu_run_id"];
             target.extend(quoted_names.iter().map(String::as_str));
-            let data = copy_text(load.rows, &names, &[&run])?;
-            let n = send_copy(&mut tx, &format!("dw.\"{table}\""), &target, data).await?;
+            let into = format!("dw.\"{table}\"");
+            let n = match copy_binary(load.rows, &names, &types, Some(load.run_id)) {
+                Some(data) => send_copy_as(&mut tx, &into, &target, data, BINARY).await?,
+                None => {
+                    let run = load.run_id.to_string();
+                    send_copy(&mut tx, &into, &target, copy_text(load.rows, &names, &[&run])?).await?
+                }
+            };
             let counts = RowCounts { inserted: n, ..load.counts };
             record_progress!(tx, DIALECT, load.pipeline, load.run_id, load.checkpoint, &counts);
             tx.commit().await?;
@@ -445,7 +454,12 @@ impl Warehouse for PostgresWarehouse {
             .execute(&mut *tx)
             .await?;
         let quoted_refs: Vec<&str> = quoted_names.iter().map(String::as_str).collect();
-        send_copy(&mut tx, "stage_entitas", &quoted_refs, copy_text(load.rows, &names, &[])?).await?;
+        match copy_binary(load.rows, &names, &types, None) {
+            Some(data) => send_copy_as(&mut tx, "stage_entitas", &quoted_refs, data, BINARY).await?,
+            None => {
+                send_copy(&mut tx, "stage_entitas", &quoted_refs, copy_text(load.rows, &names, &[])?).await?
+            }
+        };
         let (inserted, updated, unchanged): MergeCounts = match e.sync {
             SyncMode::Merge => {
                 // One statement: rows identical to their current version are left out, the rest
