@@ -208,7 +208,14 @@ async fn run_inner(
     let mut schema_checked = false;
     let mut mapped: Option<MappedBatch> = None;
     while let Some(batch) = batches.next().await {
-        let mut batch = batch?;
+        let mut batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                // What was read before the failure still commits.
+                commit_pending(warehouse, name, run_id, &sink, &mut mapped, n, report, progress).await?;
+                return Err(e.into());
+            }
+        };
         // The schema is checked on the first batch that has one (an empty API page has none).
         if !schema_checked && !replay && batch.df.width() > 1 {
             schema_checked = true;
@@ -298,11 +305,7 @@ async fn run_inner(
             mapped = Some(next?);
         }
     }
-    if let (Sink::Canonical { target, satuan, .. }, Some(last)) = (&sink, mapped.take()) {
-        let seq = last.seq;
-        let counts = commit_mapped(warehouse, name, run_id, target, satuan, last).await?;
-        batch_committed(name, run_id, seq, n + 1, &counts, report, progress);
-    }
+    commit_pending(warehouse, name, run_id, &sink, &mut mapped, n, report, progress).await?;
     if let Sink::Canonical { mapper: Some(m), .. } = &sink {
         let mismatches = m.total_mismatches();
         for w in &mismatches {
@@ -321,6 +324,26 @@ async fn run_inner(
         }
     }
     report.counts.verify()?;
+    Ok(())
+}
+
+/// Commits the mapped batch still waiting, if any (the last one, or the one before a failure).
+#[allow(clippy::too_many_arguments)]
+async fn commit_pending(
+    warehouse: &dyn Warehouse,
+    name: &str,
+    run_id: i64,
+    sink: &Sink<'_>,
+    mapped: &mut Option<MappedBatch>,
+    committed_batches: u64,
+    report: &mut RunReport,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> Result<(), RuntimeError> {
+    if let (Sink::Canonical { target, satuan, .. }, Some(last)) = (sink, mapped.take()) {
+        let seq = last.seq;
+        let counts = commit_mapped(warehouse, name, run_id, target, satuan, last).await?;
+        batch_committed(name, run_id, seq, committed_batches + 1, &counts, report, progress);
+    }
     Ok(())
 }
 
