@@ -47,8 +47,9 @@ pub struct CsvConfig {
     /// Text encoding: `utf-8` (default; a BOM is removed), `latin1` or `windows-1252`.
     #[serde(default)]
     pub encoding: Encoding,
-    /// Values taken from the title lines above the header, as columns of every row:
-    /// `{ tahun = 'Tahun (\d{4})' }` (see [`TitleValues`]).
+    /// Values taken from the title lines above the header, or else from the footnotes at the
+    /// end of the file, as columns of every row: `{ tahun = 'Tahun (\d{4})' }` (see
+    /// [`TitleValues`]).
     #[serde(default)]
     pub values: TitleValues,
 }
@@ -172,10 +173,16 @@ impl CsvSource {
             .unwrap_or(0);
         let mut reader = Reader::open(&self.config, &self.path, &self.display)?;
         let header = reader.header()?;
+        // Values are looked for in the title lines, then in the footnotes at the end of the file.
+        let footnotes = match self.config.values.is_empty() {
+            true => vec![],
+            false => tail_lines(&self.path, reader.delimiter, self.config.encoding)
+                .map_err(|e| SourceError::io(&self.display, &e))?,
+        };
         let values = self
             .config
             .values
-            .extract(reader.title.iter().map(String::as_str))
+            .extract(reader.title.iter().chain(&footnotes).map(String::as_str))
             .map_err(|e| SourceError::data(&self.display, e))?;
         if let Some((column, _)) = values.iter().find(|(c, _)| header.contains(c)) {
             return Err(SourceError::config(
@@ -337,6 +344,33 @@ fn sniff_delimiter(path: &Path, header_row: usize) -> std::io::Result<u8> {
     Ok(best)
 }
 
+/// The text of the last lines of a file (its last 64 KiB: footnotes such as `Sumber: …, data per
+/// 31 Agustus 2024`), each as its fields joined by spaces, quotes removed.
+fn tail_lines(path: &Path, delimiter: u8, encoding: Encoding) -> std::io::Result<Vec<String>> {
+    use std::io::{Seek, SeekFrom};
+    const TAIL: u64 = 64 * 1024;
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(TAIL)))?;
+    let mut bytes = Vec::with_capacity(TAIL as usize);
+    file.read_to_end(&mut bytes)?;
+    let text = match encoding {
+        Encoding::Utf8 => String::from_utf8_lossy(&bytes).into_owned(),
+        Encoding::Latin1 | Encoding::Windows1252 => {
+            encoding_rs::WINDOWS_1252.decode_without_bom_handling(&bytes).0.into_owned()
+        }
+    };
+    // A line cut by the start of the tail is not a whole line.
+    let skip = usize::from(len > TAIL);
+    let delimiter = char::from(delimiter);
+    Ok(text
+        .lines()
+        .skip(skip)
+        .map(|line| context::line_text(line.split(delimiter).map(|f| f.trim().trim_matches('"'))))
+        .filter(|line| !line.is_empty())
+        .collect())
+}
+
 /// The largest field Satu reads (1 MiB): anything bigger is a broken export.
 const MAX_FIELD: usize = 1 << 20;
 
@@ -351,6 +385,8 @@ struct Reader<'a> {
     first: bool,
     /// The title lines above the header, as read by [`Reader::header`].
     title: Vec<String>,
+    /// The field delimiter in use.
+    delimiter: u8,
 }
 
 impl<'a> Reader<'a> {
@@ -379,6 +415,7 @@ impl<'a> Reader<'a> {
             display,
             first: true,
             title: Vec::new(),
+            delimiter,
         })
     }
 
@@ -630,6 +667,20 @@ mod tests {
         assert_eq!(batches[1].df.column(LOCATION_COLUMN)?.str()?.get(0), Some("a.csv:5"));
         assert_eq!(batches[2].df.column(LOCATION_COLUMN)?.str()?.get(0), Some("a.csv:8"));
         assert_eq!(batches[2].checkpoint.as_ref().map(|s| s.0["complete"].clone()), Some(true.into()));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn values_come_from_footnotes_too() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let body = "kecamatan,jumlah\nMagersari,1\nKranggan,2\n\"Sumber: BPS, keadaan 31 Desember 2023\",\n";
+        std::fs::write(dir.path().join("f.csv"), body)?;
+        let cfg = config("f.csv", serde_json::json!({ "values": { "keadaan": "keadaan (.+)$" } }));
+        let batches = read_all(dir.path(), cfg, 10, None).await?;
+        assert_eq!(batches[0].df.column("keadaan")?.str()?.get(1), Some("31 Desember 2023"));
+        let cfg = config("f.csv", serde_json::json!({ "values": { "tahun": "tahun (\\d+)" } }));
+        let err = read_all(dir.path(), cfg, 10, None).await.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("values.tahun: no title line or footnote matches"), "{err}");
         Ok(())
     }
 
