@@ -9,33 +9,6 @@ use std::path::Path;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// The pipelines, after `common::PENDUDUK_KELURAHAN`.
-const PIPELINES: &str = r#"
-[[pipeline]]
-name = "kiriman-xlsx"
-opd = "DISPENDUKCAPIL-3576"
-source = { type = "folder", path = "inbox", pattern = "*.xlsx", read = { type = "xlsx", sheet = "REKAP*" } }
-[pipeline.target]
-dataset = "penduduk-kelurahan"
-indikator = "kependudukan.jumlah_penduduk"
-wilayah = { column = "kelurahan", level = "kelurahan", within = "35.76" }
-periode = { column = "periode" }
-nilai = { column = "jumlah", integer = true }
-dimensi = { jenis_kelamin = "jk" }
-
-[[pipeline]]
-name = "kiriman-csv"
-opd = "DISPENDUKCAPIL-3576"
-source = { type = "folder", path = "inbox", pattern = "*.csv", read = { type = "csv" } }
-[pipeline.target]
-dataset = "penduduk-kelurahan"
-indikator = "kependudukan.jumlah_penduduk"
-wilayah = { column = "kode", level = "kelurahan", within = "35.76" }
-periode = { column = "periode" }
-nilai = { column = "jumlah", integer = true }
-dimensi = { jenis_kelamin = "jk" }
-"#;
-
 fn workbook(path: &Path, sheet: &str, rows: &[(&str, &str, f64)]) -> Result<(), rust_xlsxwriter::XlsxError> {
     let mut book = Workbook::new();
     let s = book.add_worksheet().set_name(sheet)?;
@@ -69,7 +42,22 @@ fn encrypt(plain: &Path, out: &Path) -> Result<bool, Box<dyn std::error::Error>>
 fn ten_broken_inputs_lose_nothing_else() -> TestResult {
     let dir = tempfile::tempdir()?;
     let d = dir.path();
-    std::fs::write(d.join("pipelines.toml"), format!("{}{PIPELINES}", common::PENDUDUK_KELURAHAN))?;
+    let pipelines = [
+        common::penduduk_pipeline(
+            "kiriman-xlsx",
+            r#"{ type = "folder", path = "inbox", pattern = "*.xlsx", read = { type = "xlsx", sheet = "REKAP*" } }"#,
+            "kelurahan",
+        ),
+        common::penduduk_pipeline(
+            "kiriman-csv",
+            r#"{ type = "folder", path = "inbox", pattern = "*.csv", read = { type = "csv" } }"#,
+            "kode",
+        ),
+    ];
+    std::fs::write(
+        d.join("pipelines.toml"),
+        format!("{}{}", common::PENDUDUK_KELURAHAN, pipelines.concat()),
+    )?;
     let inbox = d.join("inbox");
     std::fs::create_dir_all(&inbox)?;
 

@@ -70,3 +70,23 @@ name = "Jumlah penduduk"
 satuan = "jiwa"
 dimensi = ["jenis_kelamin"]
 "#;
+
+/// A pipeline of the `PENDUDUK_KELURAHAN` indicator named `name`, reading `source` (a TOML
+/// inline table), the kelurahan in column `wilayah`, the sex in `jk`, the count in `jumlah`.
+pub fn penduduk_pipeline(name: &str, source: &str, wilayah: &str) -> String {
+    format!(
+        r#"
+[[pipeline]]
+name = "{name}"
+opd = "DISPENDUKCAPIL-3576"
+source = {source}
+[pipeline.target]
+dataset = "penduduk-kelurahan"
+indikator = "kependudukan.jumlah_penduduk"
+wilayah = {{ column = "{wilayah}", level = "kelurahan", within = "35.76" }}
+periode = {{ column = "periode" }}
+nilai = {{ column = "jumlah", integer = true }}
+dimensi = {{ jenis_kelamin = "jk" }}
+"#
+    )
+}

@@ -9,21 +9,6 @@ use std::path::Path;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// The pipelines, after `common::PENDUDUK_KELURAHAN`.
-const PIPELINES: &str = r#"
-[[pipeline]]
-name = "kotak-masuk"
-opd = "DISPENDUKCAPIL-3576"
-source = { type = "folder", path = "inbox", pattern = "*.csv", read = { type = "csv", delimiter = ";" } }
-[pipeline.target]
-dataset = "penduduk-kelurahan"
-indikator = "kependudukan.jumlah_penduduk"
-wilayah = { column = "kelurahan", level = "kelurahan", within = "35.76" }
-periode = { column = "periode" }
-nilai = { column = "jumlah", integer = true }
-dimensi = { jenis_kelamin = "jk" }
-"#;
-
 /// A current observation: location, dimension key, value, run.
 type Current = (String, String, i64, i64);
 
@@ -56,7 +41,12 @@ fn run(dir: &Path) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
 fn a_drop_folder_loads_each_file_version_exactly_once() -> TestResult {
     let dir = tempfile::tempdir()?;
     let d = dir.path();
-    std::fs::write(d.join("pipelines.toml"), format!("{}{PIPELINES}", common::PENDUDUK_KELURAHAN))?;
+    let pipeline = common::penduduk_pipeline(
+        "kotak-masuk",
+        r#"{ type = "folder", path = "inbox", pattern = "*.csv", read = { type = "csv", delimiter = ";" } }"#,
+        "kelurahan",
+    );
+    std::fs::write(d.join("pipelines.toml"), format!("{}{pipeline}", common::PENDUDUK_KELURAHAN))?;
     let inbox = d.join("inbox");
     std::fs::create_dir_all(&inbox)?;
     std::fs::write(
