@@ -111,7 +111,11 @@ impl FolderSource {
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .filter_map(|e| e.file_name().to_str().map(str::to_string))
-            .filter(|n| !n.starts_with('.') && !n.ends_with(".error.txt") && matches(&self.config.pattern, n))
+            .filter(|n| {
+                !n.starts_with('.')
+                    && !n.ends_with(".error.txt")
+                    && satu_formats::matches(&self.config.pattern, n)
+            })
             .collect();
         names.sort();
         Ok(names)
@@ -246,25 +250,6 @@ fn lacks(at: &str, batches: &[Batch], needs: &[String]) -> Option<SourceError> {
     ))
 }
 
-/// `*.xlsx` matches `rekap.XLSX`; `*` alone matches everything.
-fn matches(pattern: &str, name: &str) -> bool {
-    let (p, n) = (pattern.to_lowercase(), name.to_lowercase());
-    let parts: Vec<&str> = p.split('*').collect();
-    if parts.len() == 1 {
-        return p == n;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !n.starts_with(first) || !n[first.len()..].ends_with(last) || n.len() < first.len() + last.len() {
-        return false;
-    }
-    let mut rest = &n[first.len()..n.len() - last.len()];
-    for part in &parts[1..parts.len() - 1] {
-        let Some(at) = rest.find(part) else { return false };
-        rest = &rest[at + part.len()..];
-    }
-    true
-}
-
 #[async_trait::async_trait]
 impl Source for FolderSource {
     async fn check(&mut self) -> Result<(), SourceError> {
@@ -288,19 +273,5 @@ impl Source for FolderSource {
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         tokio::task::spawn_blocking(move || self.produce(&cx, &tx));
         satu_core::channel_stream(rx)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patterns() {
-        assert!(matches("*.xlsx", "rekap.XLSX"));
-        assert!(matches("rekap*2024*.csv", "rekap_sd_2024_final.csv"));
-        assert!(!matches("*.csv", "rekap.xlsx"));
-        assert!(matches("*", "x"));
-        assert!(!matches("a*a", "a"));
     }
 }
