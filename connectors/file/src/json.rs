@@ -3,10 +3,7 @@
 //! `source = { type = "avro", … }`: an Avro object container file, read the same way.
 
 use futures::StreamExt;
-use satu_core::{
-    Batch, BatchStream, Catalog, CatalogColumn, CatalogEntry, ReadContext, Source, SourceError,
-    LOCATION_COLUMN,
-};
+use satu_core::{Batch, BatchStream, Catalog, ReadContext, Source, SourceError, LOCATION_COLUMN};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -126,24 +123,7 @@ impl Source for JsonSource {
 
     async fn discover(&mut self) -> Result<Catalog, SourceError> {
         let (records, _) = self.records().await?;
-        let mut columns: Vec<CatalogColumn> = Vec::new();
-        for (name, _) in records.iter().flatten() {
-            if !columns.iter().any(|c| &c.name == name) {
-                columns.push(CatalogColumn {
-                    name: name.clone(),
-                    source_type: "json".into(),
-                    nullable: true,
-                });
-            }
-        }
-        Ok(Catalog {
-            entries: vec![CatalogEntry {
-                name: self.display.clone(),
-                columns,
-                primary_key: vec![],
-                row_estimate: Some(records.len() as u64),
-            }],
-        })
+        Ok(satu_formats::json::catalog(self.display.clone(), &records, Some(records.len() as u64)))
     }
 
     fn read(self: Box<Self>, cx: ReadContext) -> BatchStream {

@@ -22,8 +22,7 @@ pub use config::{
 };
 
 use satu_core::{
-    Batch, BatchStream, Catalog, CatalogColumn, CatalogEntry, ErrorKind, ReadContext, Source, SourceError,
-    SourceState, LOCATION_COLUMN,
+    Batch, BatchStream, Catalog, ErrorKind, ReadContext, Source, SourceError, SourceState, LOCATION_COLUMN,
 };
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -425,26 +424,7 @@ impl Source for RestSource {
 
     async fn discover(&mut self) -> Result<Catalog, SourceError> {
         let records = self.first_page().await?;
-        let mut columns: Vec<CatalogColumn> = Vec::new();
-        for r in &records {
-            for (name, _) in r {
-                if !columns.iter().any(|c| &c.name == name) {
-                    columns.push(CatalogColumn {
-                        name: name.clone(),
-                        source_type: "json".into(),
-                        nullable: true,
-                    });
-                }
-            }
-        }
-        Ok(Catalog {
-            entries: vec![CatalogEntry {
-                name: self.label.clone(),
-                columns,
-                primary_key: vec![],
-                row_estimate: None,
-            }],
-        })
+        Ok(satu_formats::json::catalog(self.label.clone(), &records, None))
     }
 
     fn read(self: Box<Self>, cx: ReadContext) -> BatchStream {

@@ -170,23 +170,37 @@ pub fn preview(text: &str) -> String {
     t.replace(['\n', '\r'], " ")
 }
 
+/// The columns of `records`, in order of first appearance.
+pub fn column_names(records: &[Record]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    records
+        .iter()
+        .flatten()
+        .filter(|(name, _)| seen.insert(name.as_str()))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// A catalog of one entry, `name`, whose columns are those of `records` (all JSON values).
+pub fn catalog(name: String, records: &[Record], row_estimate: Option<u64>) -> satu_core::Catalog {
+    let columns = column_names(records)
+        .into_iter()
+        .map(|name| satu_core::CatalogColumn { name, source_type: "json".into(), nullable: true })
+        .collect();
+    satu_core::Catalog {
+        entries: vec![satu_core::CatalogEntry { name, columns, primary_key: vec![], row_estimate }],
+    }
+}
+
 /// Builds a batch of string columns from records: one column per key, in order of first
 /// appearance, missing keys as null, plus `location_column` from `locations`.
 pub fn frame(records: &[Record], locations: Vec<String>, location_column: &str) -> Result<DataFrame, String> {
-    let mut names: Vec<String> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for r in records {
-        for (name, _) in r {
-            if !index.contains_key(name) {
-                index.insert(name.clone(), names.len());
-                names.push(name.clone());
-            }
-        }
-    }
+    let names = column_names(records);
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
     let mut columns: Vec<Vec<Option<String>>> = vec![vec![None; records.len()]; names.len()];
     for (row, r) in records.iter().enumerate() {
         for (name, value) in r {
-            if let Some(&i) = index.get(name) {
+            if let Some(&i) = index.get(name.as_str()) {
                 columns[i][row] = value.clone();
             }
         }
