@@ -40,6 +40,12 @@ impl TitleValues {
         self.0.is_empty()
     }
 
+    /// The error for a rule naming a column `header` already has.
+    pub fn clash(&self, header: &[String]) -> Option<String> {
+        let (column, _) = self.0.iter().find(|(c, _)| header.contains(c))?;
+        Some(format!("values.{column}: the file already has a column `{column}`"))
+    }
+
     /// Each column and its value, found in `lines` (searched in order); an error naming the
     /// first rule that matches none of them.
     pub fn extract<'a>(

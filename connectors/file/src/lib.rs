@@ -173,23 +173,22 @@ impl CsvSource {
             .unwrap_or(0);
         let mut reader = Reader::open(&self.config, &self.path, &self.display)?;
         let header = reader.header()?;
-        // Values are looked for in the title lines, then in the footnotes at the end of the file.
-        let footnotes = match self.config.values.is_empty() {
-            true => vec![],
-            false => tail_lines(&self.path, reader.delimiter, self.config.encoding)
-                .map_err(|e| SourceError::io(&self.display, &e))?,
-        };
-        let values = self
-            .config
-            .values
-            .extract(reader.title.iter().chain(&footnotes).map(String::as_str))
-            .map_err(|e| SourceError::data(&self.display, e))?;
-        if let Some((column, _)) = values.iter().find(|(c, _)| header.contains(c)) {
-            return Err(SourceError::config(
-                &self.display,
-                format!("values.{column}: the file already has a column `{column}`"),
-            ));
+        if let Some(clash) = self.config.values.clash(&header) {
+            return Err(SourceError::config(&self.display, clash));
         }
+        // Values are looked for in the title lines, and only when some are not there, also in
+        // the footnotes at the end of the file.
+        let values = match self.config.values.extract(reader.title.iter().map(String::as_str)) {
+            Ok(values) => values,
+            Err(_) => {
+                let footnotes = tail_lines(&self.path, reader.delimiter, self.config.encoding)
+                    .map_err(|e| SourceError::io(&self.display, &e))?;
+                self.config
+                    .values
+                    .extract(reader.title.iter().chain(&footnotes).map(String::as_str))
+                    .map_err(|e| SourceError::data(&self.display, e))?
+            }
+        };
         let mut rows_done = 0u64;
         let mut seq = 0u64;
         let mut builder = BatchBuilder::new(&header, cx.batch_rows);

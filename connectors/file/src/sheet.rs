@@ -114,23 +114,20 @@ async fn async_stream(source: Box<SheetSource>, cx: ReadContext) -> Vec<Result<B
         Ok(t) => t,
         Err(e) => return vec![Err(e)],
     };
+    if let Some(clash) = source.config.values.clash(&table.header) {
+        return vec![Err(SourceError::config(&source.display, clash))];
+    }
     // Values named in the title rows or, failing those, in the footnote rows (which are records).
-    let lines: Vec<String> = match source.config.values.is_empty() {
-        true => vec![],
-        false => {
-            let rows =
-                table.records.iter().map(|r| context::line_text(r.iter().filter_map(|(_, v)| v.as_deref())));
-            table.title.iter().cloned().chain(rows).collect()
-        }
-    };
-    let values = match source.config.values.extract(lines.iter().map(String::as_str)) {
+    let values = source.config.values.extract(table.title.iter().map(String::as_str)).or_else(|_| {
+        let rows =
+            table.records.iter().map(|r| context::line_text(r.iter().filter_map(|(_, v)| v.as_deref())));
+        let lines: Vec<String> = table.title.iter().cloned().chain(rows).collect();
+        source.config.values.extract(lines.iter().map(String::as_str))
+    });
+    let values = match values {
         Ok(v) => v,
         Err(e) => return vec![Err(SourceError::data(format!("{} {}", source.display, table.sheet), e))],
     };
-    if let Some((column, _)) = values.iter().find(|(c, _)| table.header.contains(c)) {
-        let message = format!("values.{column}: the sheet already has a column `{column}`");
-        return vec![Err(SourceError::config(&source.display, message))];
-    }
     let size = cx.batch_rows.max(1);
     let mut out = Vec::new();
     let chunks = table.records.chunks(size).zip(table.locations.chunks(size));
