@@ -92,13 +92,14 @@ impl Kind {
         })
     }
 
-    /// The builder this kind fills.
-    pub fn builder(&self, capacity: usize) -> Builder {
+    /// The builder this kind fills; `keep_last` when the last value is read back (cursor and key
+    /// columns: checkpoints and row locations), which costs text columns a copy per value.
+    pub fn builder(&self, capacity: usize, keep_last: bool) -> Builder {
         match self {
             Self::Int(_) | Self::Year => Builder::Int(Vec::with_capacity(capacity)),
             Self::Float32 | Self::Float64 => Builder::Float(Vec::with_capacity(capacity)),
             Self::Bool => Builder::Bool(Vec::with_capacity(capacity)),
-            _ => Builder::text(capacity),
+            _ => Builder::text(capacity, keep_last),
         }
     }
 
@@ -116,6 +117,8 @@ impl Kind {
 
 /// A column being filled. Text goes straight from the row into polars' string builder: no
 /// `String` per cell.
+// One builder per column: the size of the text variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Builder {
     /// Int64 column.
     Int(Vec<Option<i64>>),
@@ -123,16 +126,17 @@ pub enum Builder {
     Float(Vec<Option<f64>>),
     /// Boolean column.
     Bool(Vec<Option<bool>>),
-    /// String column, with the last value kept (for checkpoints and row locations) and a scratch
-    /// buffer for values formatted on the way in.
-    Text { values: StringChunkedBuilder, len: usize, last: Option<String>, scratch: String },
+    /// String column, with the last value kept when `keep_last` (for checkpoints and row
+    /// locations) and a scratch buffer for values formatted on the way in.
+    Text { values: StringChunkedBuilder, len: usize, keep_last: bool, last: Option<String>, scratch: String },
 }
 
 impl Builder {
-    fn text(capacity: usize) -> Self {
+    fn text(capacity: usize, keep_last: bool) -> Self {
         Self::Text {
             values: StringChunkedBuilder::new("".into(), capacity),
             len: 0,
+            keep_last,
             last: None,
             scratch: String::new(),
         }
@@ -191,7 +195,7 @@ impl Builder {
     /// Appends text.
     pub fn push_str(&mut self, s: &str) {
         match self {
-            Self::Text { values, len, last, .. } => {
+            Self::Text { values, len, keep_last, last, .. } => {
                 values.append_value(s);
                 *len += 1;
                 match last {
@@ -199,7 +203,8 @@ impl Builder {
                         l.clear();
                         l.push_str(s);
                     }
-                    None => *last = Some(s.to_string()),
+                    None if *keep_last => *last = Some(s.to_string()),
+                    None => {}
                 }
             }
             // Kinds and builders are chosen together: text never meets another builder.
@@ -242,10 +247,13 @@ impl Builder {
     pub fn write_last(&self, out: &mut String) {
         use std::fmt::Write;
         let _ = match self {
-            Self::Int(v) => match v.last().copied().flatten() {
-                Some(x) => write!(out, "{x}"),
-                None => write!(out, "NULL"),
-            },
+            Self::Int(v) => {
+                match v.last().copied().flatten() {
+                    Some(x) => out.push_str(itoa::Buffer::new().format(x)),
+                    None => out.push_str("NULL"),
+                }
+                Ok(())
+            }
             Self::Float(v) => match v.last().copied().flatten() {
                 Some(x) => write!(out, "{x}"),
                 None => write!(out, "NULL"),
@@ -294,31 +302,53 @@ pub fn datetime_text(dt: &NaiveDateTime) -> String {
 }
 
 fn write_datetime(b: &mut String, dt: &NaiveDateTime) {
-    use chrono::{Datelike, Timelike};
-    use std::fmt::Write;
-    let _ = write!(
-        b,
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        dt.year(),
-        dt.month(),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    );
+    use chrono::Timelike;
+    write_date(b, &dt.date());
+    b.push(' ');
+    digits(b, dt.hour(), 2);
+    b.push(':');
+    digits(b, dt.minute(), 2);
+    b.push(':');
+    digits(b, dt.second(), 2);
     let ns = dt.nanosecond();
-    let _ = match ns {
-        0 => Ok(()),
-        _ if ns % 1_000_000 == 0 => write!(b, ".{:03}", ns / 1_000_000),
-        _ if ns % 1_000 == 0 => write!(b, ".{:06}", ns / 1_000),
-        _ => write!(b, ".{ns:09}"),
-    };
+    match ns {
+        0 => {}
+        _ if ns % 1_000_000 == 0 => {
+            b.push('.');
+            digits(b, ns / 1_000_000, 3);
+        }
+        _ if ns % 1_000 == 0 => {
+            b.push('.');
+            digits(b, ns / 1_000, 6);
+        }
+        _ => {
+            b.push('.');
+            digits(b, ns, 9);
+        }
+    }
 }
 
 fn write_date(b: &mut String, d: &NaiveDate) {
     use chrono::Datelike;
-    use std::fmt::Write;
-    let _ = write!(b, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    match u32::try_from(d.year()) {
+        Ok(y) if y <= 9999 => digits(b, y, 4),
+        // Outside 0000–9999 (never from MySQL): chrono's own form.
+        _ => {
+            use std::fmt::Write;
+            let _ = write!(b, "{:04}", d.year());
+        }
+    }
+    b.push('-');
+    digits(b, d.month(), 2);
+    b.push('-');
+    digits(b, d.day(), 2);
+}
+
+/// `n` as exactly `width` decimal digits (zero-padded; `n` is below 10^width).
+fn digits(b: &mut String, n: u32, width: u32) {
+    for p in (0..width).rev() {
+        b.push(char::from(b'0' + (n / 10u32.pow(p) % 10) as u8));
+    }
 }
 
 fn opt<T>(r: Result<Option<T>, sqlx::Error>, counters: &mut Counters) -> Result<Option<T>, sqlx::Error> {
@@ -351,6 +381,8 @@ pub fn mysql(
     out: &mut Builder,
 ) -> Result<(), sqlx::Error> {
     match kind {
+        // The protocol carries DECIMAL as its exact text (`-1234.50`): taken as it is.
+        Kind::Decimal => push!(out, row.try_get_unchecked::<Option<&str>, _>(i)?, Builder::push_str),
         Kind::Int(_) => push!(out, row.try_get::<Option<i64>, _>(i)?, Builder::push_int),
         Kind::UInt => {
             push!(out, row.try_get::<Option<u64>, _>(i)?, |b: &mut Builder, x: u64| b.push_display(x))
@@ -363,9 +395,6 @@ pub fn mysql(
         }
         Kind::Float64 => push!(out, row.try_get::<Option<f64>, _>(i)?, Builder::push_float),
         Kind::Bool => push!(out, row.try_get::<Option<bool>, _>(i)?, Builder::push_bool),
-        Kind::Decimal => {
-            push!(out, row.try_get::<Option<Decimal>, _>(i)?, |b: &mut Builder, d: Decimal| b.push_display(d))
-        }
         Kind::Text | Kind::Dynamic => {
             push!(out, row.try_get_unchecked::<Option<&str>, _>(i)?, Builder::push_str)
         }
@@ -482,4 +511,22 @@ pub fn sqlite(
         _ => out.push_str(row.try_get_unchecked::<&str, _>(i)?),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetimes_keep_their_precision() {
+        let d = NaiveDate::from_ymd_opt(2024, 3, 5).unwrap_or_default();
+        let at = |h, m, s, ns| datetime_text(&d.and_hms_nano_opt(h, m, s, ns).unwrap_or_default());
+        assert_eq!(at(0, 0, 0, 0), "2024-03-05 00:00:00");
+        assert_eq!(at(23, 59, 7, 120_000_000), "2024-03-05 23:59:07.120");
+        assert_eq!(at(10, 11, 12, 123_456_000), "2024-03-05 10:11:12.123456");
+        assert_eq!(at(10, 11, 12, 5), "2024-03-05 10:11:12.000000005");
+        let mut s = String::new();
+        write_date(&mut s, &NaiveDate::from_ymd_opt(7, 1, 9).unwrap_or_default());
+        assert_eq!(s, "0007-01-09");
+    }
 }

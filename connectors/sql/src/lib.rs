@@ -19,7 +19,7 @@ pub use config::{is_nik, valid_identifier, Driver, SqlConfig};
 
 use decode::{Builder, Counters, Kind};
 use futures::TryStreamExt;
-use polars::prelude::{Column, DataFrame};
+use polars::prelude::{Column, DataFrame, IntoColumn, StringChunkedBuilder};
 use satu_core::{
     Batch, BatchStream, Catalog, CatalogColumn, CatalogEntry, ErrorKind, ReadContext, Retry, Source,
     SourceError, SourceState, LOCATION_COLUMN,
@@ -289,8 +289,13 @@ macro_rules! read_loop {
         let q = bind_all!(sqlx::query(&job.plan.sql), &job.plan.binds, text_times = $text_times);
         let mut rows = q.fetch(&mut $conn);
         let cap = job.batch_rows.min(100_000);
-        let mut builders: Vec<Builder> = job.kinds.iter().map(|k| k.builder(cap)).collect();
-        let mut locations: Vec<String> = Vec::with_capacity(cap);
+        let keeps_last = |i: usize| Some(i) == job.cursor_idx || Some(i) == job.key_idx;
+        let mut builders: Vec<Builder> =
+            job.kinds.iter().enumerate().map(|(i, k)| k.builder(cap, keeps_last(i))).collect();
+        // `penduduk.id=42`: each row's key (or its number), written into one reused buffer.
+        let mut locations = StringChunkedBuilder::new(LOCATION_COLUMN.into(), cap);
+        let mut location = String::new();
+        let mut height = 0usize;
         let mut counters = Counters::default();
         let mut seq = 0u64;
         let mut total = 0u64;
@@ -310,23 +315,23 @@ macro_rules! read_loop {
                     })?;
                 }
                 total += 1;
-                // `penduduk.id=42`: the row's key (or its number), written without a format per row.
-                let mut location = String::with_capacity(prefix.len() + 12);
+                height += 1;
+                location.clear();
                 location.push_str(&prefix);
                 match job.key_idx {
                     Some(k) => builders[k].write_last(&mut location),
                     None => location.push_str(&total.to_string()),
                 }
-                locations.push(location);
+                locations.append_value(&location);
             }
-            if locations.len() < job.batch_rows && !done {
+            if height < job.batch_rows && !done {
                 continue;
             }
             let state = checkpoint(job, &builders, done, last_state.as_ref());
-            let height = locations.len();
             let mut cols: Vec<Column> =
                 job.columns.iter().zip(builders.iter_mut()).map(|(name, b)| b.take(name, cap)).collect();
-            cols.push(Column::new(LOCATION_COLUMN.into(), std::mem::replace(&mut locations, Vec::with_capacity(cap))));
+            let located = std::mem::replace(&mut locations, StringChunkedBuilder::new(LOCATION_COLUMN.into(), cap));
+            cols.push(located.finish().into_column());
             let df = DataFrame::new(height, cols).map_err(|e| SourceError::internal(&job.label, e.to_string()))?;
             if counters.zero_dates > 0 {
                 tracing::warn!(pipeline = %job.pipeline, source = %job.label, count = counters.zero_dates,
@@ -338,6 +343,7 @@ macro_rules! read_loop {
                 break;
             }
             seq += 1;
+            height = 0;
         }
         Ok::<(), SourceError>(())
     }};
@@ -361,7 +367,7 @@ macro_rules! take_high_water {
             job.high_water = Some(Value::Null);
             if let Some(row) = row {
                 let bound = |i: usize, idx: usize| -> Result<Value, SourceError> {
-                    let mut builder = job.kinds[idx].builder(1);
+                    let mut builder = job.kinds[idx].builder(1, true);
                     $decode(&row, i, job.kinds[idx], job.tz, &mut Counters::default(), &mut builder)
                         .map_err(|e| classify(&job.label, e))?;
                     Ok(json!({ "kind": job.kinds[idx].state_name(), "value": builder.last_json() }))
