@@ -128,15 +128,16 @@ fn encode_text(out: &mut Vec<u8>, v: &str, ty: ColumnType) -> Option<()> {
             field(out, &[u8::from(b)]);
         }
         ColumnType::Date => {
-            let d = NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok()?;
+            let t = v.trim();
+            let d = iso_date(t.as_bytes()).or_else(|| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())?;
             let days = i32::try_from((d - epoch().date()).num_days()).ok()?;
             field(out, &days.to_be_bytes());
         }
         ColumnType::Timestamp => {
             let t = v.trim();
-            let dt = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f")
-                .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f"))
-                .ok()?;
+            let dt = iso_datetime(t.as_bytes())
+                .or_else(|| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f").ok())
+                .or_else(|| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").ok())?;
             field(out, &micros(dt)?.to_be_bytes());
         }
         ColumnType::Timestamptz => {
@@ -148,6 +149,32 @@ fn encode_text(out: &mut Vec<u8>, v: &str, ty: ColumnType) -> Option<()> {
     Some(())
 }
 
+/// The decimal number of `digits` (all ASCII digits).
+fn number(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+}
+
+/// `YYYY-MM-DD` exactly (the form SQL sources write), read without chrono's pattern parser.
+fn iso_date(v: &[u8]) -> Option<NaiveDate> {
+    if v.len() != 10 || v[4] != b'-' || v[7] != b'-' {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(i32::try_from(number(&v[..4])?).ok()?, number(&v[5..7])?, number(&v[8..])?)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (or with `T`), with an optional fraction of up to nine digits.
+fn iso_datetime(v: &[u8]) -> Option<NaiveDateTime> {
+    if v.len() < 19 || !matches!(v[10], b' ' | b'T') || v[13] != b':' || v[16] != b':' {
+        return None;
+    }
+    let nanos = match &v[19..] {
+        [] => 0,
+        [b'.', f @ ..] if (1..=9).contains(&f.len()) => number(f)? * 10u32.pow(9 - f.len() as u32),
+        _ => return None,
+    };
+    iso_date(&v[..10])?.and_hms_nano_opt(number(&v[11..13])?, number(&v[14..16])?, number(&v[17..19])?, nanos)
+}
+
 /// Microseconds since PostgreSQL's epoch; `None` below a microsecond (PostgreSQL rounds those).
 fn micros(dt: NaiveDateTime) -> Option<i64> {
     let d = dt - epoch();
@@ -155,7 +182,8 @@ fn micros(dt: NaiveDateTime) -> Option<i64> {
 }
 
 /// A plain decimal (`-1234.50`) in PostgreSQL's numeric format: base-10000 digits around the
-/// decimal point, with the weight of the first, the sign, and the scale as written.
+/// decimal point, with the weight of the first, the sign, and the scale as written. Written
+/// straight into `out` (no allocation per value), the header filled in once the digits are known.
 fn numeric(out: &mut Vec<u8>, v: &str) -> Option<()> {
     let (negative, body) = match v.strip_prefix('-') {
         Some(b) => (true, b),
@@ -166,35 +194,43 @@ fn numeric(out: &mut Vec<u8>, v: &str) -> Option<()> {
         return None;
     }
     let dscale = i16::try_from(frac.len()).ok()?;
-    // Integer digits padded on the left, fraction digits on the right, to groups of four.
-    let int = int.trim_start_matches('0');
+    let (int, frac) = (int.trim_start_matches('0').as_bytes(), frac.as_bytes());
+    // Digits in groups of four aligned on the decimal point: the integer part padded on the left.
     let pad = (4 - int.len() % 4) % 4;
-    let int_digits: Vec<u8> = std::iter::repeat_n(b'0', pad).chain(int.bytes()).collect();
-    let frac_digits: Vec<u8> =
-        frac.bytes().chain(std::iter::repeat_n(b'0', (4 - frac.len() % 4) % 4)).collect();
-    let group = |g: &[u8]| g.iter().fold(0i16, |n, d| n * 10 + i16::from(d - b'0'));
-    let mut digits: Vec<i16> = int_digits.chunks(4).chain(frac_digits.chunks(4)).map(group).collect();
-    let mut weight = i16::try_from(int_digits.len() / 4).ok()? - 1;
-    // No leading or trailing zero groups.
-    let leading = digits.iter().take_while(|d| **d == 0).count();
-    digits.drain(..leading);
-    weight -= i16::try_from(leading).ok()?;
-    while digits.last() == Some(&0) {
-        digits.pop();
+    let groups = (pad + int.len()).div_ceil(4) + frac.len().div_ceil(4);
+    let digit = |p: usize| match p.checked_sub(pad) {
+        Some(i) if i < int.len() => int[i] - b'0',
+        Some(i) => frac.get(i - int.len()).map_or(0, |d| d - b'0'),
+        None => 0,
+    };
+    let mut weight = i16::try_from((pad + int.len()) / 4).ok()? - 1;
+    let start = out.len();
+    out.extend_from_slice(&[0; 12]);
+    let mut end = start + 12;
+    for g in 0..groups {
+        let n = (4 * g..4 * g + 4).fold(0i16, |n, p| n * 10 + i16::from(digit(p)));
+        if end == start + 12 && n == 0 {
+            // No leading zero groups: the weight moves instead.
+            weight -= 1;
+            continue;
+        }
+        out.extend_from_slice(&n.to_be_bytes());
+        if n != 0 {
+            end = out.len();
+        }
     }
-    if digits.is_empty() {
+    // No trailing zero groups either.
+    out.truncate(end);
+    let ndigits = i16::try_from((end - start - 12) / 2).ok()?;
+    if ndigits == 0 {
         weight = 0;
     }
-    let sign: u16 = if negative && !digits.is_empty() { 0x4000 } else { 0 };
-    let mut bytes = Vec::with_capacity(8 + 2 * digits.len());
-    bytes.extend_from_slice(&i16::try_from(digits.len()).ok()?.to_be_bytes());
-    bytes.extend_from_slice(&weight.to_be_bytes());
-    bytes.extend_from_slice(&sign.to_be_bytes());
-    bytes.extend_from_slice(&dscale.to_be_bytes());
-    for d in digits {
-        bytes.extend_from_slice(&d.to_be_bytes());
+    let sign: i16 = if negative && ndigits > 0 { 0x4000 } else { 0 };
+    let len = i32::try_from(end - start - 4).ok()?;
+    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+    for (i, part) in [ndigits, weight, sign, dscale].iter().enumerate() {
+        out[start + 4 + 2 * i..start + 6 + 2 * i].copy_from_slice(&part.to_be_bytes());
     }
-    field(out, &bytes);
     Some(())
 }
 
@@ -222,6 +258,9 @@ mod tests {
         assert_eq!(parts("007"), Some((1, 0, 0, 0, vec![7])));
         assert_eq!(parts("1e5"), None);
         assert_eq!(parts(""), None);
+        assert_eq!(parts("10000.0001"), Some((3, 1, 0, 4, vec![1, 0, 1])));
+        assert_eq!(parts("0.00000001"), Some((1, -2, 0, 8, vec![1])));
+        assert_eq!(parts("0.000001"), Some((1, -2, 0, 6, vec![100])));
     }
 
     #[test]
@@ -232,6 +271,10 @@ mod tests {
         let data = copy_binary(&ok, &["d", "t"], &types, Some(7)).unwrap_or_default();
         // header, 3 fields: run id (8 bytes), date (4), timestamp (8), then the trailer
         assert_eq!(data.len(), HEADER.len() + 2 + (4 + 8) + (4 + 4) + (4 + 8) + 2);
+        let t = |v: &str| iso_datetime(v.as_bytes()).map(|d| d.to_string());
+        assert_eq!(t("2024-01-31T07:00:00.000123"), Some("2024-01-31 07:00:00.000123".into()));
+        assert_eq!(t("2024-02-30 07:00:00"), None);
+        assert_eq!(t("2024-01-31 07:00:00."), None);
         let odd = df!("d" => ["31/01/2024"], "t" => ["2024-01-31 07:00:00"])?;
         assert!(copy_binary(&odd, &["d", "t"], &types, None).is_none());
         Ok(())
