@@ -1,15 +1,18 @@
 //! One pipeline run.
 
 use crate::{build_source, RuntimeError};
+use futures::stream::FuturesOrdered;
 use futures::StreamExt;
 use satu_config::Deployment;
 use satu_config::{EntityTarget, Target};
 use satu_core::{ReadContext, RowCounts};
 use satu_landing::LandingWriter;
 use satu_transform::Mapper;
-use satu_warehouse::{BatchLoad, EntityLoad, PeriodRow, Warehouse};
-use std::collections::HashSet;
+use satu_warehouse::{BatchLoad, CommitOrder, EntityLoad, PeriodRow, Warehouse};
+use std::collections::{HashSet, VecDeque};
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 /// What a run reports while it works, once per committed batch.
@@ -207,11 +210,14 @@ async fn run_inner(
     let mut discarded: Vec<String> = Vec::new();
     let mut schema_checked = false;
     let mut mapped: Option<MappedBatch> = None;
-    while let Some(batch) = batches.next().await {
+    let mut loading = Loading::new(warehouse.parallel_loads());
+    while let Some(batch) = loading.meanwhile(batches.next()).await {
         let mut batch = match batch {
             Ok(b) => b,
             Err(e) => {
                 // What was read before the failure still commits.
+                let done = loading.finish().await;
+                report_committed(done, name, run_id, &mut n, report, progress)?;
                 commit_pending(warehouse, name, run_id, &sink, &mut mapped, n, report, progress).await?;
                 return Err(e.into());
             }
@@ -271,40 +277,46 @@ async fn run_inner(
                 *mapper = Some(returned);
                 (committed, Some(next))
             }
+            // Entity batches load while the next ones are read, each in its own transaction.
             Sink::Entity(entity) => {
-                let counts = RowCounts { read: batch.df.height() as u64, ..Default::default() };
-                let committed = warehouse
-                    .commit_entity_batch(EntityLoad {
-                        run_id,
-                        pipeline: name,
-                        entity,
-                        rows: &batch.df,
-                        direct,
-                        checkpoint: batch.checkpoint.as_ref(),
-                        counts,
-                    })
-                    .await
-                    .map_err(RuntimeError::from);
-                (Some(committed.map(|c| (seq, c))), None)
+                let entity: &EntityTarget = entity;
+                let turn = loading.order.next_turn();
+                loading
+                    .start(Box::pin(async move {
+                        let counts = RowCounts { read: batch.df.height() as u64, ..Default::default() };
+                        let load = EntityLoad {
+                            run_id,
+                            pipeline: name,
+                            entity,
+                            rows: &batch.df,
+                            direct,
+                            checkpoint: batch.checkpoint.as_ref(),
+                            counts,
+                            turn,
+                        };
+                        Ok((seq, warehouse.commit_entity_batch(load).await?))
+                    }))
+                    .await;
+                (None, None)
             }
         };
         // The writer comes back before any error is returned, so the manifest records the outcome.
         if let Some(landing) = landing {
-            let (writer, landed) = landing
+            let (writer, landed) = loading
+                .meanwhile(landing)
                 .await
                 .map_err(|e| RuntimeError::Internal(format!("landing `{name}` panicked: {e}")))?;
             *lander = Some(writer);
             landed?;
         }
-        if let Some(committed) = committed {
-            let (seq, counts) = committed?;
-            n += 1;
-            batch_committed(name, run_id, seq, n, &counts, report, progress);
-        }
+        loading.finished.extend(committed);
+        report_committed(loading.finished.drain(..).collect(), name, run_id, &mut n, report, progress)?;
         if let Some(next) = next {
             mapped = Some(next?);
         }
     }
+    let done = loading.finish().await;
+    report_committed(done, name, run_id, &mut n, report, progress)?;
     commit_pending(warehouse, name, run_id, &sink, &mut mapped, n, report, progress).await?;
     if let Sink::Canonical { mapper: Some(m), .. } = &sink {
         let mismatches = m.total_mismatches();
@@ -372,6 +384,81 @@ fn batch_committed(
         "batch committed"
     );
     progress(&Progress { pipeline: name.to_string(), batches, counts: report.counts });
+}
+
+/// A batch's commit: its sequence number and counts.
+type Committed = Result<(u64, RowCounts), RuntimeError>;
+
+/// An entity batch's load, ending in its commit.
+type EntityCommit<'a> = Pin<Box<dyn Future<Output = Committed> + Send + 'a>>;
+
+/// Entity batches loading at once — as many as the warehouse takes ([`Warehouse::parallel_loads`]),
+/// committed in batch order — while the run reads the next.
+struct Loading<'a> {
+    inflight: FuturesOrdered<EntityCommit<'a>>,
+    finished: VecDeque<Committed>,
+    order: CommitOrder,
+    depth: usize,
+}
+
+impl<'a> Loading<'a> {
+    fn new(depth: usize) -> Self {
+        Self {
+            inflight: FuturesOrdered::new(),
+            finished: VecDeque::new(),
+            order: CommitOrder::default(),
+            depth: depth.max(1),
+        }
+    }
+
+    /// Starts a load, first waiting for a free place.
+    async fn start(&mut self, load: EntityCommit<'a>) {
+        while self.inflight.len() >= self.depth {
+            if let Some(done) = self.inflight.next().await {
+                self.finished.push_back(done);
+            }
+        }
+        self.inflight.push_back(load);
+    }
+
+    /// Awaits `next` while the loads go on (they make progress only while polled).
+    async fn meanwhile<T>(&mut self, next: impl Future<Output = T>) -> T {
+        let mut next = std::pin::pin!(next);
+        loop {
+            if self.inflight.is_empty() {
+                return next.await;
+            }
+            tokio::select! {
+                out = &mut next => return out,
+                Some(done) = self.inflight.next() => self.finished.push_back(done),
+            }
+        }
+    }
+
+    /// Waits for every load; the outcomes of all that finished, in order.
+    async fn finish(&mut self) -> Vec<Committed> {
+        while let Some(done) = self.inflight.next().await {
+            self.finished.push_back(done);
+        }
+        self.finished.drain(..).collect()
+    }
+}
+
+/// Counts and reports committed batches, in order; the first failure ends the run.
+fn report_committed(
+    done: Vec<Committed>,
+    name: &str,
+    run_id: i64,
+    batches: &mut u64,
+    report: &mut RunReport,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> Result<(), RuntimeError> {
+    for outcome in done {
+        let (seq, counts) = outcome?;
+        *batches += 1;
+        batch_committed(name, run_id, seq, *batches, &counts, report, progress);
+    }
+    Ok(())
 }
 
 /// A batch mapped to observations, waiting for its commit.

@@ -128,6 +128,53 @@ pub struct EntityLoad<'a> {
     pub checkpoint: Option<&'a SourceState>,
     /// This batch's counts so far (`read`); the loaded counts are computed here.
     pub counts: RowCounts,
+    /// Its place in the commit order when batches load at once ([`Warehouse::parallel_loads`]).
+    pub turn: CommitTurn,
+}
+
+/// A batch's place in the commit order when several batches load at once: its transaction loads
+/// its rows straight away but records its checkpoint and commits only after the batch before it
+/// has committed — and never when that one failed. The committed batches are thus always a
+/// prefix of the run, and a resumed run starts after the last of them.
+#[derive(Debug, Default)]
+pub struct CommitTurn {
+    previous: Option<tokio::sync::oneshot::Receiver<()>>,
+    done: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Hands out [`CommitTurn`]s in batch order.
+#[derive(Debug, Default)]
+pub struct CommitOrder {
+    last: Option<tokio::sync::oneshot::Receiver<()>>,
+}
+
+impl CommitOrder {
+    /// The turn of the next batch: after every turn handed out before it.
+    pub fn next_turn(&mut self) -> CommitTurn {
+        let (done, next) = tokio::sync::oneshot::channel();
+        CommitTurn { previous: self.last.replace(next), done: Some(done) }
+    }
+}
+
+impl CommitTurn {
+    /// Waits until the batch before this one has committed; an error when it did not.
+    pub async fn wait(&mut self) -> Result<(), WarehouseError> {
+        match self.previous.take() {
+            Some(previous) => previous.await.map_err(|_| {
+                WarehouseError::Batch("not committed: the batch before this one failed to load".into())
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Marks this batch committed, letting the next one commit. A turn dropped unmarked (its
+    /// batch failed) stops the next.
+    pub fn committed(mut self) {
+        if let Some(done) = self.done.take() {
+            // The next batch may have been abandoned already: nothing waits then.
+            let _ = done.send(());
+        }
+    }
 }
 
 /// A change between the source schema of two runs, and what the pipeline did about it.
@@ -238,6 +285,11 @@ pub trait Warehouse: Send + Sync {
     /// Loads one batch into an entity table as its sync mode says, with the checkpoint and the run
     /// counts, in one transaction; returns the counts with inserted/updated/unchanged filled in.
     async fn commit_entity_batch(&self, load: EntityLoad<'_>) -> Result<RowCounts, WarehouseError>;
+    /// How many entity batches may load at once (each in its own transaction, committed in
+    /// order through its [`CommitTurn`]): 1 where writers take turns anyway (SQLite).
+    fn parallel_loads(&self) -> usize {
+        1
+    }
     /// Adds keys the source listed (one column) to the run's key set, for delete detection.
     async fn stage_keys(&self, run_id: i64, keys: &DataFrame) -> Result<(), WarehouseError>;
     /// Soft-deletes the rows of `entity` whose key is not in the run's key set, records the

@@ -186,6 +186,71 @@ fn copy_text(df: &DataFrame, columns: &[&str], fixed: &[&str]) -> Result<Vec<u8>
     Ok(buf)
 }
 
+/// The name of the primary key constraint of `dw.<table>`, if it has one.
+async fn primary_key_name(conn: &mut PgConnection, table: &str) -> Result<Option<String>, WarehouseError> {
+    Ok(sqlx::query_scalar(
+        "SELECT conname::text FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p'",
+    )
+    .bind(format!("dw.\"{table}\""))
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Gives `dw.<table>` its declared primary key when a bulk load left it out; a key the source
+/// repeated is named in the error (the table is then left as loaded, without its key).
+async fn restore_primary_key(
+    conn: &mut PgConnection,
+    e: &EntityTarget,
+    table: &str,
+) -> Result<(), WarehouseError> {
+    if e.primary_key.is_empty() || primary_key_name(conn, table).await?.is_some() {
+        return Ok(());
+    }
+    let key = quoted(&e.primary_key);
+    sqlx::query(&format!("ALTER TABLE dw.\"{table}\" ADD PRIMARY KEY ({key})")).execute(conn).await.map_err(
+        |err| {
+            // PostgreSQL names the repeated key in the detail: `Key (id)=(7) is duplicated.`
+            let detail = match &err {
+                sqlx::Error::Database(db) => db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .and_then(|pg| pg.detail())
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            WarehouseError::Batch(format!(
+                "dw.{table}: the primary key ({key}) cannot be built after the bulk load: {err}{detail}; \
+                 the source repeats a key it declares unique"
+            ))
+        },
+    )?;
+    Ok(())
+}
+
+/// The COPY data of an entity batch's declared columns, each row led by `run_id` when given:
+/// binary when every value encodes exactly, else text (`true` for binary). Encoded on a blocking
+/// thread, so that the batch loading before this one keeps being served meanwhile.
+async fn encode_entity_rows(
+    rows: &DataFrame,
+    e: &EntityTarget,
+    run_id: Option<i64>,
+) -> Result<(Vec<u8>, bool), WarehouseError> {
+    let df = rows.clone();
+    let names: Vec<String> = e.columns.keys().cloned().collect();
+    let types: Vec<ColumnType> = e.columns.values().copied().collect();
+    tokio::task::spawn_blocking(move || {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        if let Some(data) = copy_binary(&df, &names, &types, run_id) {
+            return Ok((data, true));
+        }
+        let run = run_id.map(|r| r.to_string());
+        let fixed: Vec<&str> = run.iter().map(String::as_str).collect();
+        copy_text(&df, &names, &fixed).map(|data| (data, false))
+    })
+    .await
+    .map_err(|e| WarehouseError::Batch(format!("encoding the batch failed: {e}")))?
+}
+
 /// `COPY table (names) FROM STDIN` with `data` (COPY text), sent in chunks; the COPY is always
 /// finished or aborted.
 async fn send_copy(
@@ -420,33 +485,49 @@ impl Warehouse for PostgresWarehouse {
                 .execute(&self.pool)
                 .await?;
         }
+        let mut conn = self.pool.acquire().await?;
+        if direct {
+            // A bulk load into an empty table builds its key's index once, at the end
+            // (`finish_entity`): inserting every row into the index cost PostgreSQL a third of
+            // the COPY. A resumed load finds the key already gone.
+            let empty: bool =
+                sqlx::query_scalar(&format!("SELECT NOT EXISTS (SELECT 1 FROM dw.\"{table}\")"))
+                    .fetch_one(&mut *conn)
+                    .await?;
+            if let (true, Some(constraint)) = (empty, primary_key_name(&mut conn, &table).await?) {
+                sqlx::query(&format!("ALTER TABLE dw.\"{table}\" DROP CONSTRAINT \"{constraint}\""))
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        } else {
+            // A merge looks rows up by the key (a load that failed before its end left it out).
+            restore_primary_key(&mut conn, e, &table).await?;
+        }
         Ok(direct)
     }
 
     async fn commit_entity_batch(&self, load: EntityLoad<'_>) -> Result<RowCounts, WarehouseError> {
         let e = load.entity;
+        let mut turn = load.turn;
         let names: Vec<&str> = e.columns.keys().map(String::as_str).collect();
-        let types: Vec<ColumnType> = e.columns.values().copied().collect();
         let table = entity_table(e);
         let list = quoted(&names);
+        // `_satu_dimuat` takes its default, now(): parsing a timestamp on every row cost
+        // PostgreSQL a fifth of the COPY. A direct load leads each row with the run id.
+        let run_id = load.direct.then_some(load.run_id);
+        let (data, binary) = encode_entity_rows(load.rows, e, run_id).await?;
         let mut tx = self.pool.begin().await?;
         let quoted_names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        let options = if binary { BINARY } else { "" };
         if load.direct {
-            // `_satu_dimuat` takes its default, now(): parsing a timestamp on every row cost
-            // PostgreSQL a fifth of the COPY.
             let mut target: Vec<&str> = vec!["_satu_run_id"];
             target.extend(quoted_names.iter().map(String::as_str));
-            let into = format!("dw.\"{table}\"");
-            let n = match copy_binary(load.rows, &names, &types, Some(load.run_id)) {
-                Some(data) => send_copy_as(&mut tx, &into, &target, data, BINARY).await?,
-                None => {
-                    let run = load.run_id.to_string();
-                    send_copy(&mut tx, &into, &target, copy_text(load.rows, &names, &[&run])?).await?
-                }
-            };
+            let n = send_copy_as(&mut tx, &format!("dw.\"{table}\""), &target, data, options).await?;
             let counts = RowCounts { inserted: n, ..load.counts };
+            turn.wait().await?;
             record_progress!(tx, DIALECT, load.pipeline, load.run_id, load.checkpoint, &counts);
             tx.commit().await?;
+            turn.committed();
             return Ok(counts);
         }
         let typed: Vec<String> = e.columns.iter().map(|(c, t)| format!("\"{c}\" {}", t.postgres())).collect();
@@ -454,12 +535,7 @@ impl Warehouse for PostgresWarehouse {
             .execute(&mut *tx)
             .await?;
         let quoted_refs: Vec<&str> = quoted_names.iter().map(String::as_str).collect();
-        match copy_binary(load.rows, &names, &types, None) {
-            Some(data) => send_copy_as(&mut tx, "stage_entitas", &quoted_refs, data, BINARY).await?,
-            None => {
-                send_copy(&mut tx, "stage_entitas", &quoted_refs, copy_text(load.rows, &names, &[])?).await?
-            }
-        };
+        send_copy_as(&mut tx, "stage_entitas", &quoted_refs, data, options).await?;
         let (inserted, updated, unchanged): MergeCounts = match e.sync {
             SyncMode::Merge => {
                 // One statement: rows identical to their current version are left out, the rest
@@ -505,9 +581,15 @@ impl Warehouse for PostgresWarehouse {
             unchanged: unchanged as u64,
             ..load.counts
         };
+        turn.wait().await?;
         record_progress!(tx, DIALECT, load.pipeline, load.run_id, load.checkpoint, &counts);
         tx.commit().await?;
+        turn.committed();
         Ok(counts)
+    }
+
+    fn parallel_loads(&self) -> usize {
+        2
     }
 
     async fn stage_keys(&self, run_id: i64, keys: &DataFrame) -> Result<(), WarehouseError> {
@@ -546,8 +628,9 @@ impl Warehouse for PostgresWarehouse {
     }
 
     async fn finish_entity(&self, e: &EntityTarget) -> Result<(), WarehouseError> {
+        let mut tx = self.pool.begin().await?;
+        restore_primary_key(&mut tx, e, &entity_table(e)).await?;
         if e.sync == SyncMode::FullRefresh {
-            let mut tx = self.pool.begin().await?;
             swap_entity!(tx, e);
             // The key's index keeps the copy's name: give it the table's, so the next copy can be made.
             sqlx::query(&format!(
@@ -557,8 +640,8 @@ impl Warehouse for PostgresWarehouse {
             ))
             .execute(&mut *tx)
             .await?;
-            tx.commit().await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -325,6 +325,7 @@ impl Warehouse for SqliteWarehouse {
 
     async fn commit_entity_batch(&self, load: EntityLoad<'_>) -> Result<RowCounts, WarehouseError> {
         let e = load.entity;
+        let mut turn = load.turn;
         let rows = entity_rows(load.rows, e, true)?;
         let names: Vec<&str> = e.columns.keys().map(String::as_str).collect();
         let table = entity_table(e);
@@ -337,8 +338,10 @@ impl Warehouse for SqliteWarehouse {
             target.extend(quoted_names.iter().map(String::as_str));
             insert_rows(&mut tx, &format!("dw.\"{table}\""), &target, &[&run, &at], &rows).await?;
             let counts = RowCounts { inserted: rows.first().map_or(0, Vec::len) as u64, ..load.counts };
+            turn.wait().await?;
             record_progress!(tx, DIALECT, load.pipeline, load.run_id, load.checkpoint, &counts);
             tx.commit().await?;
+            turn.committed();
             return Ok(counts);
         }
         let typed: Vec<String> = e.columns.iter().map(|(c, t)| format!("\"{c}\" {}", t.sqlite())).collect();
@@ -405,8 +408,10 @@ impl Warehouse for SqliteWarehouse {
             unchanged: unchanged as u64,
             ..load.counts
         };
+        turn.wait().await?;
         record_progress!(tx, DIALECT, load.pipeline, load.run_id, load.checkpoint, &counts);
         tx.commit().await?;
+        turn.committed();
         Ok(counts)
     }
 

@@ -160,6 +160,7 @@ async fn load_entity(
             direct,
             checkpoint: None,
             counts: RowCounts { read: rows.height() as u64, ..Default::default() },
+            turn: Default::default(),
         })
         .await?;
     wh.finish_entity(e).await?;
@@ -211,6 +212,54 @@ async fn entity_contract(wh: &dyn Warehouse) -> TestResult {
     Ok(())
 }
 
+/// Batches loading at once commit in batch order: a later batch that finishes loading first waits
+/// for the one before it, and never commits when that one failed.
+async fn ordered_commits(wh: &dyn Warehouse) -> TestResult {
+    use satu_warehouse::{CommitOrder, CommitTurn, EntityLoad};
+    let mut log = entity("append");
+    log.table = "log_urut".into();
+    let run = wh.begin_run("urut", "source").await?;
+    let direct = wh.prepare_entity(&log, true).await?;
+    let batches = [people(&[(1, "Siti", "1.00")])?, people(&[(2, "Budi", "2.00")])?];
+    let states =
+        [SourceState(serde_json::json!({ "batch": 1 })), SourceState(serde_json::json!({ "batch": 2 }))];
+    let load = |i: usize, turn: CommitTurn| EntityLoad {
+        run_id: run,
+        pipeline: "urut",
+        entity: &log,
+        rows: &batches[i],
+        direct,
+        checkpoint: Some(&states[i]),
+        counts: RowCounts { read: 1, ..Default::default() },
+        turn,
+    };
+    let mut order = CommitOrder::default();
+    let (first, second) = (order.next_turn(), order.next_turn());
+    let later = wh.commit_entity_batch(load(1, second));
+    let earlier = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        wh.commit_entity_batch(load(0, first)).await
+    };
+    let (a, b) = tokio::join!(earlier, later);
+    assert_eq!((a?.inserted, b?.inserted), (1, 1));
+    assert_eq!(
+        wh.state("urut").await?.map(|s| s.0),
+        Some(serde_json::json!({ "batch": 2 })),
+        "committed in order"
+    );
+
+    // The batch before failed (its turn dropped unmarked): the next one is not committed.
+    let (failed, next) = (order.next_turn(), order.next_turn());
+    drop(failed);
+    let err = wh.commit_entity_batch(load(1, next)).await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("the batch before this one failed"), "{err}");
+    assert_eq!(scalar(wh, "SELECT count(*) FROM dw.log_urut").await?, 2);
+    assert_eq!(wh.state("urut").await?.map(|s| s.0), Some(serde_json::json!({ "batch": 2 })));
+    wh.finish_entity(&log).await?;
+    wh.finish_run(run, Ok(())).await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn sqlite_backend_passes_the_contract() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -230,6 +279,19 @@ async fn postgres_backend_passes_the_contract() -> TestResult {
     let wh = satu_warehouse::open(&satu_core::Secret::new(db.url.clone()), std::path::Path::new(".")).await?;
     contract(wh.as_ref()).await?;
     entity_contract(wh.as_ref()).await?;
+    ordered_commits(wh.as_ref()).await?;
+    // A bulk load builds the key at its end: the table has it afterwards, and a key the source
+    // repeats is named.
+    let pk = "SELECT count(*) FROM pg_constraint WHERE conrelid = 'dw.penduduk'::regclass AND contype = 'p'";
+    assert_eq!(scalar(wh.as_ref(), pk).await?, 1);
+    let mut twice = entity("append");
+    twice.table = "ganda".into();
+    let err = load_entity(wh.as_ref(), &twice, &people(&[(7, "Siti", "1.00"), (7, "Budi", "2.00")])?, true)
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("primary key (\"id\") cannot be built") && err.contains("(id)=(7)"), "{err}");
     // Two runs of one pipeline never overlap: the second waits for nobody and fails at once.
     let run = wh.begin_run("p", "source").await?;
     let second = wh.begin_run("p", "source").await;
