@@ -160,12 +160,24 @@ async fn a_register_replicates_incrementally_and_exactly() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_full_refresh_resumes_where_it_stopped() -> TestResult {
+    killed_copy_resumes("full_refresh", false).await
+}
+
+/// The first run of an incremental merge is a key-ordered snapshot, loaded straight into the
+/// empty table with its key left out until the end: killed half-way, the rerun puts the key back
+/// and merges the rest.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_first_snapshot_resumes_where_it_stopped() -> TestResult {
+    killed_copy_resumes("merge", true).await
+}
+
+async fn killed_copy_resumes(sync: &str, cursor: bool) -> TestResult {
     let Some(src) = satu_testkit::MyTestDb::create().await else { return Ok(()) };
     let Some(wh) = satu_testkit::PgTestDb::create().await else { return Ok(()) };
     const ROWS: i64 = 40_000;
     src.execute(&register(ROWS as u32)).await?;
     let dir = tempfile::tempdir()?;
-    std::fs::write(dir.path().join("pipelines.toml"), config("full_refresh", false, 200))?;
+    std::fs::write(dir.path().join("pipelines.toml"), config(sync, cursor, 200))?;
 
     // Create the warehouse first, so the kill lands in the copy, not in the migration.
     let out = satu(dir.path(), &src.url, &wh.url, &["status"]).output()?;
@@ -175,7 +187,10 @@ async fn a_killed_full_refresh_resumes_where_it_stopped() -> TestResult {
     let started = Instant::now();
     loop {
         let committed: Option<i64> = pg
-            .fetch_optional("SELECT (state::json -> 'key' ->> 'value')::bigint FROM etl.state WHERE pipeline = 'penduduk'")
+            .fetch_optional(
+                "SELECT coalesce(state::json -> 'key' ->> 'value', state::json -> 'snapshot' -> 'key' ->> 'value')::bigint \
+                 FROM etl.state WHERE pipeline = 'penduduk'",
+            )
             .await?
             .map(|r| r.try_get(0))
             .transpose()?;
@@ -186,9 +201,13 @@ async fn a_killed_full_refresh_resumes_where_it_stopped() -> TestResult {
     }
     child.kill()?; // SIGKILL
     child.wait()?;
-    // Readers still see the old (here: empty) table, never a half copy.
     let visible: i64 = pg.fetch_one("SELECT count(*) FROM dw.penduduk").await?.try_get(0)?;
-    assert_eq!(visible, 0);
+    if sync == "full_refresh" {
+        // Readers still see the old (here: empty) table, never a half copy.
+        assert_eq!(visible, 0);
+    } else {
+        assert!(visible > 0 && visible < ROWS, "killed half-way: {visible} rows");
+    }
 
     let out = satu(dir.path(), &src.url, &wh.url, &["run", "penduduk"]).output()?;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -207,11 +226,18 @@ async fn a_killed_full_refresh_resumes_where_it_stopped() -> TestResult {
     assert_eq!(s, w, "the copy equals the source");
     let dup: i64 = pg.fetch_one("SELECT count(*) - count(DISTINCT id) FROM dw.penduduk").await?.try_get(0)?;
     assert_eq!(dup, 0);
+    let keys: i64 = pg
+        .fetch_one(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'dw.penduduk'::regclass AND contype = 'p'",
+        )
+        .await?
+        .try_get(0)?;
+    assert_eq!(keys, 1, "the primary key is back after the bulk load");
 
-    // The next full refresh starts over and swaps again.
+    // The next run: a full refresh starts over and swaps again; a merge reads nothing new.
     let out = satu(dir.path(), &src.url, &wh.url, &["run", "penduduk"]).output()?;
     assert!(out.status.success());
-    assert_eq!(last_run(&wh.url).await?.0, ROWS);
+    assert_eq!(last_run(&wh.url).await?.0, if sync == "full_refresh" { ROWS } else { 0 });
     let (s, w) = fingerprints(&src.url, &wh.url).await?;
     assert_eq!(s, w);
     pg.close().await?;
