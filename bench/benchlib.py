@@ -41,6 +41,15 @@ def fresh_pg_database(db: str) -> None:
     sh(f"psql -h 127.0.0.1 -U postgres -d postgres -c 'CREATE DATABASE {db}'")
 
 
+def report(marker: str, lines: list, write: bool) -> None:
+    """Prints a script's result rows with the machine's row added, and writes them into
+    bench/README.md between its markers when `write`."""
+    lines = [*lines, f"| machine | {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')} |"]
+    print("\n".join(lines))
+    if write:
+        write_results(marker, lines)
+
+
 def write_results(marker: str, lines: list) -> None:
     """Replaces the table between `<!-- marker:begin -->` and `<!-- marker:end -->` in bench/README.md."""
     readme = ROOT / "bench" / "README.md"

@@ -83,11 +83,8 @@ def main() -> None:
         f"**{copy_s / first_s:.2f}× psql**, peak RSS {first_rss:.0f} MiB |",
         f"| satu run, unchanged rerun | {again_s:.1f} s, {rows / again_s:,.0f} rows/s, peak RSS {again_rss:.0f} MiB |",
         f"| counts | {loaded:,} observations loaded + {quarantined:,} quarantined = {rows:,} rows |",
-        f"| machine | {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')} |",
     ]
-    print("\n".join(lines))
-    if not a.no_write:
-        benchlib.write_results("csv-pg", lines)
+    benchlib.report("csv-pg", lines, write=not a.no_write)
 
 
 if __name__ == "__main__":

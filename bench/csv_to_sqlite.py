@@ -11,7 +11,6 @@ Needs /usr/bin/time (Debian package `time`) for the peak RSS of each run.
 """
 
 import argparse
-import os
 import random
 import shutil
 import time
@@ -129,11 +128,8 @@ def main() -> None:
         f"| first load | {first:.1f} s, {a.rows / first:,.0f} rows/s |",
         f"| unchanged rerun | {second:.1f} s, {a.rows / second:,.0f} rows/s |",
         f"| peak RSS | first load {rss1:.0f} MiB, rerun {rss2:.0f} MiB |",
-        f"| machine | {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')} |",
     ]
-    print("\n".join(lines))
-    if not a.no_write:
-        benchlib.write_results("csv-sqlite", lines)
+    benchlib.report("csv-sqlite", lines, write=not a.no_write)
 
 
 if __name__ == "__main__":

@@ -160,11 +160,8 @@ def main() -> None:
         f"| satu incremental, 1 % changed ({rows // 100:,} rows) | {inc_s:.2f} s, peak RSS {inc_rss:.0f} MiB |",
         f"| satu incremental, nothing changed | {none_s:.2f} s |",
         f"| verified (count, sum penghasilan, NULLs, max updated_at) | `{src}` |",
-        f"| machine | {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')} |",
     ]
-    print("\n".join(lines))
-    if not a.no_write:
-        benchlib.write_results("mariadb-pg", lines)
+    benchlib.report("mariadb-pg", lines, write=not a.no_write)
 
 
 if __name__ == "__main__":
